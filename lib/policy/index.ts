@@ -18,4 +18,5 @@ export {
   rulesSchema,
 } from './schema.ts';
 export type * from './types.ts';
+export { extractSource } from './types.ts';
 export { LABEL_SOURCE_FIELDS, validatePolicySpec, validateRulesDocument } from './validate.ts';

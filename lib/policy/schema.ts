@@ -230,9 +230,10 @@ const extractSchema = obj(
     metric: str('Metric name (exported as axom_rule_<metric>).', { pattern: NAME_PATTERN, maxLength: 100 }),
     type: str('Prometheus metric type.', { enum: ['counter', 'gauge', 'histogram'], default: 'counter' }),
     help: str('Help text of the metric.', { maxLength: 512 }),
-    source: str('Where the value is read.', {
+    // No schema default: it depends on the value kind (responseBody for jsonPath and regex,
+    // responseHeaders for header), which the rules engine resolves.
+    source: str('Where the value is read; defaults to responseHeaders for header, else responseBody.', {
       enum: ['requestBody', 'responseBody', 'requestHeaders', 'responseHeaders'],
-      default: 'responseBody',
     }),
     jsonPath: str('JSONPath into the JSON body, e.g. $.usage.total_tokens.', { maxLength: 512 }),
     header: str('Header whose value is a number.', { maxLength: 256 }),
@@ -375,7 +376,10 @@ const exportProperties: Record<string, Schema> = {
   timeoutSeconds: int('Timeout of one request.', { default: 10, minimum: 1, maximum: 300 }),
   compression: str('Request body compression.', { enum: ['gzip', 'none'], default: 'gzip' }),
 };
-const exportNeedsUrl = cel('!self.enabled || has(self.backendUrl)', 'export.enabled needs backendUrl');
+const exportNeedsUrl = cel(
+  '!has(self.enabled) || !self.enabled || has(self.backendUrl)',
+  'export.enabled needs backendUrl',
+);
 
 const exportSpecSchema = defaultedObj(
   {
@@ -398,7 +402,10 @@ const exportSpecSchema = defaultedObj(
       'Where the API key comes from. The key itself never appears in a policy.',
       {
         'x-kubernetes-validations': [
-          cel("self.source != 'Secret' || has(self.secretRef)", 'apiKey.source Secret needs secretRef'),
+          cel(
+            "!has(self.source) || self.source != 'Secret' || has(self.secretRef)",
+            'apiKey.source Secret needs secretRef',
+          ),
           cel(
             "self.source == 'Secret' || !has(self.secretRef)",
             'apiKey.secretRef is only for source Secret',
@@ -422,9 +429,12 @@ const exportRulesSchema = defaultedObj(
 
 // --- sidecar overrides ------------------------------------------------------------------------------
 
+// Structural schemas allow only bare types inside anyOf, so the pattern sits beside it
+// (patterns apply to strings only, as Kubernetes' own Quantity schema does).
 const quantity: Schema = {
   'x-kubernetes-int-or-string': true,
-  anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$' }],
+  anyOf: [{ type: 'integer' }, { type: 'string' }],
+  pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$',
 };
 const resourceList = (description: string): Schema => obj({ cpu: quantity, memory: quantity }, description);
 

@@ -57,7 +57,8 @@ export interface Extract {
   metric: string;
   type: 'counter' | 'gauge' | 'histogram';
   help?: string;
-  source: 'requestBody' | 'responseBody' | 'requestHeaders' | 'responseHeaders';
+  /** Unset: responseHeaders for `header`, else responseBody (see extractSource). */
+  source?: 'requestBody' | 'responseBody' | 'requestHeaders' | 'responseHeaders';
   jsonPath?: string;
   header?: string;
   regex?: string;
@@ -195,4 +196,9 @@ export interface RulesFile {
   llm: LlmSpec;
   export: ExportRules;
   system: SystemSpec;
+}
+
+/** Where an extract reads its value when `source` is not set. */
+export function extractSource(ex: Extract): NonNullable<Extract['source']> {
+  return ex.source ?? (ex.header !== undefined ? 'responseHeaders' : 'responseBody');
 }

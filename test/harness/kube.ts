@@ -1,0 +1,101 @@
+/** Small helpers integration tests need around a control plane. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+} from '@kubernetes/client-node';
+import { findKubectl } from './binaries.ts';
+import type { ControlPlane } from './controlplane.ts';
+
+export interface WaitForOptions {
+  /** Default 30 s. */
+  timeoutMs?: number;
+  /** Default 200 ms. */
+  intervalMs?: number;
+  /** What is awaited, for the timeout message ("pod web-1 to be Running"). */
+  what: string;
+}
+
+/**
+ * Polls `fn` until it returns a value other than undefined/false, and resolves with it.
+ * Errors thrown by `fn` count as "not yet"; the last one is quoted in the timeout message.
+ */
+export async function waitFor<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  options: WaitForOptions,
+): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const intervalMs = options.intervalMs ?? 200;
+  const deadline = Date.now() + timeoutMs;
+  let last = 'condition was false';
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== undefined && value !== false) return value;
+      last = 'condition was false';
+    } catch (err) {
+      last = `last error: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what} (${last})`);
+}
+
+/** Server-side apply of one object with client-node (creates or updates it). */
+export async function applyManifest<T extends KubernetesObject>(
+  kubeConfig: KubeConfig,
+  object: T,
+  fieldManager = 'axom-test',
+): Promise<T> {
+  const client = KubernetesObjectApi.makeApiClient(kubeConfig);
+  return client.patch(object, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kubectl against the control plane; resolves whatever the exit code (tests assert on it). */
+export function runKubectl(
+  cp: Pick<ControlPlane, 'kubeconfigPath' | 'dir'>,
+  args: readonly string[],
+  options: { input?: string; timeoutMs?: number } = {},
+): Promise<KubectlResult> {
+  const bin = findKubectl();
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['--kubeconfig', cp.kubeconfigPath, ...args], {
+      // The discovery cache goes into the control plane's temp dir, so it is removed with it.
+      env: { ...process.env, KUBECONFIG: cp.kubeconfigPath, KUBECACHEDIR: join(cp.dir, 'kubectl-cache') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: options.timeoutMs ?? 60_000,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** `kubectl(cp, 'get', 'ns')`: runs kubectl and returns stdout; throws with stderr on failure. */
+export async function kubectl(
+  cp: Pick<ControlPlane, 'kubeconfigPath' | 'dir'>,
+  ...args: string[]
+): Promise<string> {
+  const res = await runKubectl(cp, args);
+  if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${res.code}: ${res.stderr.trim()}`);
+  return res.stdout;
+}
