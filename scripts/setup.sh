@@ -66,6 +66,14 @@ if [[ ! -x .tools/bin/helm || ! -x .tools/bin/kubectl ]]; then
   rm -rf "$tmp"
 fi
 
+# --- 4b. Python SDK clients ----------------------------------------------------------------
+# The TLS/LLM tests drive the real Python SDKs (their ssl writes SSLKEYLOGFILE with no code change).
+py_pkgs=(openai==3.54.0 anthropic==2.12.0 requests==2.34.2 httpx==0.28.1)
+if ! python3 -c 'import openai, anthropic, requests, httpx' 2>/dev/null; then
+  log "installing Python SDK clients: ${py_pkgs[*]}"
+  python3 -m pip install --quiet --disable-pip-version-check "${py_pkgs[@]}"
+fi
+
 # --- 5. control plane -------------------------------------------------------------------
 cp_dir=$(bash scripts/build-controlplane.sh)
 log "control plane binaries: $cp_dir"
