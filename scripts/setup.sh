@@ -46,6 +46,9 @@ fi
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
 log "using node $(node --version) at $(command -v node)"
+# node-gyp (cap and our own addon) must compile against the headers of the node that runs
+# the code, never the system node's (a user npmrc may point nodedir there) nor download them.
+if [[ -d .tools/node/include/node ]]; then export npm_config_nodedir="$root/.tools/node"; fi
 
 # --- 3. npm dependencies --------------------------------------------------------------
 stamp=node_modules/.axom-installed

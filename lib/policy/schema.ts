@@ -152,8 +152,14 @@ const protocolToggle = (name: string): Schema =>
     `${name} parsing.`,
   );
 
+const websocketToggle = protocolToggle('websocket');
+(websocketToggle.properties as Record<string, Schema>).messages = bool(
+  'Also emit one signal per WebSocket message (besides the one per connection).',
+  false,
+);
+
 const protocolsSchema = defaultedObj(
-  Object.fromEntries(PROTOCOLS.map((p) => [p, protocolToggle(p)])),
+  Object.fromEntries(PROTOCOLS.map((p) => [p, p === 'websocket' ? websocketToggle : protocolToggle(p)])),
   'Protocol parsers to enable; ports are hints, detection is by content.',
 );
 

@@ -35,7 +35,9 @@ export interface ProtocolToggle {
   enabled: boolean;
   ports?: number[];
 }
-export type ProtocolsSpec = Record<ProtocolName, ProtocolToggle>;
+export type ProtocolsSpec = Record<Exclude<ProtocolName, 'websocket'>, ProtocolToggle> & {
+  websocket: ProtocolToggle & { messages: boolean };
+};
 
 export interface RedactionSpec {
   headers: string[];

@@ -1,0 +1,6 @@
+/** Prometheus: the sidecar's registry and its :2112 endpoint. */
+
+export type { BoundMetric, Reading, SidecarMetrics } from './registry.ts';
+export { createSidecarMetrics, LATENCY_BUCKETS } from './registry.ts';
+export type { MetricsServer, MetricsServerOptions } from './server.ts';
+export { startMetricsServer } from './server.ts';

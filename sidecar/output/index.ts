@@ -1,0 +1,4 @@
+/** Signal outputs besides the exporter: NDJSON on stdout. */
+
+export type { NdjsonOutput } from './ndjson.ts';
+export { createNdjsonOutput } from './ndjson.ts';

@@ -1,0 +1,524 @@
+/**
+ * The sidecar, composed: capture → pipeline (reassembly, detection, parsers) → signal →
+ * enrichers (LLM, MCP extraction plug in here) → rules → Prometheus → redaction →
+ * outputs (NDJSON on stdout, exporter). Everything the rules file configures that can
+ * change at run time (rules, redaction, export) is swapped on reload; capture settings
+ * and enabled protocols apply at start.
+ */
+import { networkInterfaces } from 'node:os';
+import type { Writable } from 'node:stream';
+import type { Registry } from 'prom-client';
+import { type Logger, silentLogger } from '../lib/log.ts';
+import { API_KEY_PATH, SIDECAR_PORT } from '../lib/names.ts';
+import { defaultRulesFile, rulesHash } from '../lib/policy/index.ts';
+import type { RulesFile } from '../lib/policy/types.ts';
+import { type LiveCapture, replayPcapFile, startLiveCapture } from './capture/index.ts';
+import { type LoadedRules, loadRulesFile, type RulesWatcher, watchRules } from './config/index.ts';
+import { createExporter, type Exporter, type ExporterStats } from './exporter/index.ts';
+import {
+  createSidecarMetrics,
+  type MetricsServer,
+  type SidecarMetrics,
+  startMetricsServer,
+} from './metrics/index.ts';
+import { createNdjsonOutput, type NdjsonOutput } from './output/index.ts';
+import { createPipeline, type Pipeline } from './pipeline/index.ts';
+import { registry as protocolRegistry } from './protocols/registry.ts';
+import type { ConnectionInfo, Transaction } from './protocols/types.ts';
+import { createRedactor, type Redactor } from './redact/index.ts';
+import { compileRules, type RulesEngine } from './rules/index.ts';
+import { buildSystemSignal, buildTransactionSignal, type SignalContext } from './signal/index.ts';
+import type { PodRef, Signal, TransactionSignal } from './signal/types.ts';
+import { createSystemSampler, type HostProbe, type SystemSampler } from './system/index.ts';
+
+/** Adds to a signal what only this enricher knows (LLM usage, MCP calls); runs before rules. */
+export type Enricher = (tx: Transaction, conn: ConnectionInfo, signal: TransactionSignal) => void;
+
+export interface EnricherContext {
+  /** The rules in force now (changes on reload; read it per call when it matters). */
+  rules(): RulesFile;
+  /** The sidecar's Prometheus registry, for an enricher's own metrics. */
+  registry: Registry;
+  log: Logger;
+}
+
+export type EnricherFactory = (ctx: EnricherContext) => Enricher;
+
+export interface SidecarOptions {
+  /** rules.yaml; without it the built-in defaults apply and nothing is watched. */
+  rulesPath?: string;
+  /** Overrides export.backendUrl and turns export on. */
+  backendUrl?: string;
+  batchSize?: number;
+  flushIntervalMs?: number;
+  apiKeyFile?: string;
+  /** AXOM_API_KEY: used when the key file is absent. Never logged. */
+  apiKey?: string;
+  pod?: PodRef;
+  nodeName?: string;
+  /** Overrides capture.interfaces (live capture). */
+  interfaces?: string[];
+  /** Replays this capture file instead of capturing live; the sidecar ends after it. */
+  pcapFile?: string;
+  output?: 'ndjson' | 'none';
+  stdout?: Writable;
+  /** 0 picks a free port; undefined is 2112; -1 serves no metrics. */
+  metricsPort?: number;
+  metricsHost?: string;
+  /** The pod's own addresses (direction); default: every address of this network namespace. */
+  podIps?: string[];
+  enrichers?: Enricher[];
+  /** Enrichers that need the rules, the registry or the logger (the LLM and MCP extractors). */
+  enricherFactories?: EnricherFactory[];
+  log?: Logger;
+  /** How long stop() may take to flush the exporter. */
+  shutdownGraceMs?: number;
+  /** Replaces the host probe of system samples (tests). */
+  systemProbe?: HostProbe;
+}
+
+export interface Sidecar {
+  readonly metrics: SidecarMetrics;
+  readonly metricsPort: number | undefined;
+  readonly pipeline: Pipeline;
+  /** Resolves when the sidecar has stopped (after a replay, or after stop()). */
+  readonly done: Promise<void>;
+  /** The rules in force. */
+  rules(): LoadedRules;
+  /** The redaction in force (logs use it too). */
+  redactor(): Redactor;
+  reloadRules(): Promise<void>;
+  exporterStats(): ExporterStats | undefined;
+  /** Stops capture, flushes in-flight transactions and the exporter, closes the endpoint. */
+  stop(): Promise<void>;
+}
+
+/** Every address of this network namespace: in a pod, the pod's own IPs (and loopback). */
+export function localAddresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) out.push(a.address.split('%')[0] as string);
+  return out;
+}
+
+interface Config {
+  loaded: LoadedRules;
+  engine: RulesEngine;
+  redactor: Redactor;
+  context: SignalContext;
+}
+
+type ExportSettings = {
+  url: string;
+  format: 'json' | 'ndjson';
+  compression: 'gzip' | 'none';
+  batchSize: number;
+  flushIntervalMs: number;
+  maxQueueSize: number;
+  timeoutMs: number;
+  apiKeyFile: string | undefined;
+};
+
+const ZERO_EXPORTER_STATS: ExporterStats = {
+  queued: 0,
+  inFlight: 0,
+  enqueued: 0,
+  sentSignals: 0,
+  sentBatches: 0,
+  sentBytes: 0,
+  retries: 0,
+  failures: { connect: 0, timeout: 0, http_4xx: 0, http_429: 0, http_5xx: 0, auth: 0, network: 0 },
+  dropped: { queue_full: 0, rejected: 0, shutdown: 0 },
+};
+
+function addStats(a: ExporterStats, b: ExporterStats): ExporterStats {
+  const sum = <K extends string>(x: Record<K, number>, y: Record<K, number>): Record<K, number> => {
+    const out = { ...x };
+    for (const k in y) out[k] = (out[k] ?? 0) + y[k];
+    return out;
+  };
+  return {
+    queued: a.queued + b.queued,
+    inFlight: a.inFlight + b.inFlight,
+    enqueued: a.enqueued + b.enqueued,
+    sentSignals: a.sentSignals + b.sentSignals,
+    sentBatches: a.sentBatches + b.sentBatches,
+    sentBytes: a.sentBytes + b.sentBytes,
+    retries: a.retries + b.retries,
+    failures: sum(a.failures, b.failures),
+    dropped: sum(a.dropped, b.dropped),
+  };
+}
+
+export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
+  const log = options.log ?? silentLogger;
+  const metrics = createSidecarMetrics();
+
+  // --- rules: a bad file stops startup here, with the field named -------------------------
+  const initial: LoadedRules =
+    options.rulesPath !== undefined
+      ? await loadRulesFile(options.rulesPath)
+      : (() => {
+          const rules = defaultRulesFile();
+          return { rules, hash: rulesHash('version: 1\n'), source: '(built-in defaults)' };
+        })();
+
+  function configure(loaded: LoadedRules): Config {
+    const r = loaded.rules;
+    const context: SignalContext = {};
+    if (options.pod !== undefined) context.pod = options.pod;
+    if (r.policy?.name !== undefined) context.policy = r.policy.name;
+    return {
+      loaded,
+      engine: compileRules(r, metrics.ruleSink),
+      redactor: createRedactor(r.redaction),
+      context,
+    };
+  }
+  let config = configure(initial);
+  metrics.rulesReload('success');
+
+  // --- outputs -------------------------------------------------------------------------------
+  const ndjson: NdjsonOutput | undefined =
+    options.output === 'ndjson' ? createNdjsonOutput(options.stdout ?? process.stdout) : undefined;
+  if (ndjson !== undefined) {
+    metrics.bind({
+      name: 'axom_output_lines_total',
+      help: 'Signals written to stdout.',
+      type: 'counter',
+      read: () => ndjson.written,
+    });
+    metrics.bind({
+      name: 'axom_output_dropped_total',
+      help: 'Signals not written to stdout because its reader fell behind.',
+      type: 'counter',
+      read: () => ndjson.dropped,
+    });
+  }
+
+  function exportSettings(r: RulesFile): ExportSettings | undefined {
+    const url = options.backendUrl ?? (r.export.enabled ? r.export.backendUrl : undefined);
+    if (url === undefined) return undefined;
+    return {
+      url,
+      format: r.export.format,
+      compression: r.export.compression,
+      batchSize: options.batchSize ?? r.export.batchSize,
+      flushIntervalMs: options.flushIntervalMs ?? r.export.flushIntervalSeconds * 1000,
+      maxQueueSize: r.export.maxQueueSize,
+      timeoutMs: r.export.timeoutSeconds * 1000,
+      apiKeyFile: options.apiKeyFile ?? r.export.apiKeyFile ?? API_KEY_PATH,
+    };
+  }
+  let exporter: Exporter | undefined;
+  let exporterKey = '';
+  let retiredStats: ExporterStats = ZERO_EXPORTER_STATS;
+  /** Exporters replaced by a reload, still flushing. */
+  const retiring = new Set<Promise<void>>();
+  const grace = options.shutdownGraceMs ?? 10_000;
+
+  function configureExporter(r: RulesFile): void {
+    const settings = exportSettings(r);
+    const key = JSON.stringify(settings ?? null);
+    if (key === exporterKey) return;
+    exporterKey = key;
+    const old = exporter;
+    exporter =
+      settings === undefined
+        ? undefined
+        : createExporter({ ...settings, apiKey: options.apiKey, log: log.child({ component: 'exporter' }) });
+    if (old !== undefined) {
+      // The old one flushes what it holds in the background, then its counts carry over.
+      const done: Promise<void> = old.close(grace).then(() => {
+        retiredStats = addStats(retiredStats, old.stats());
+        retiring.delete(done);
+      });
+      retiring.add(done);
+    }
+    if (settings !== undefined)
+      log.info({ url: settings.url, batchSize: settings.batchSize }, 'exporting signals');
+  }
+  configureExporter(initial.rules);
+  metrics.bindExporter(() =>
+    exporter === undefined ? retiredStats : addStats(retiredStats, exporter.stats()),
+  );
+
+  function emit(signal: Signal): void {
+    const json = JSON.stringify(signal);
+    ndjson?.write(json);
+    exporter?.enqueue(json);
+    metrics.signalEmitted(signal.kind);
+  }
+
+  // --- enrichers and the per-transaction path ----------------------------------------------------
+  const enricherContext: EnricherContext = {
+    rules: () => config.loaded.rules,
+    registry: metrics.registry,
+    log,
+  };
+  const enrichers: Enricher[] = [
+    ...(options.enricherFactories ?? []).map((make) => make(enricherContext)),
+    ...(options.enrichers ?? []),
+  ];
+  let enricherErrors = 0;
+  let ruleErrors = 0;
+  metrics.bind({
+    name: 'axom_enricher_errors_total',
+    help: 'Exceptions thrown by enrichers (the signal is still emitted).',
+    type: 'counter',
+    read: () => enricherErrors,
+  });
+  metrics.bind({
+    name: 'axom_rules_errors_total',
+    help: 'Exceptions thrown while applying rules (the signal is still emitted).',
+    type: 'counter',
+    read: () => ruleErrors,
+  });
+
+  function onTransaction(tx: Transaction, conn: ConnectionInfo): void {
+    const c = config;
+    const signal = buildTransactionSignal(tx, conn, c.context);
+    for (const enrich of enrichers) {
+      try {
+        enrich(tx, conn, signal);
+      } catch (err) {
+        if (enricherErrors++ === 0) log.error({ err: (err as Error).message }, 'enricher failed');
+      }
+    }
+    try {
+      c.engine.apply(tx, signal);
+    } catch (err) {
+      if (ruleErrors++ === 0) log.error({ err: (err as Error).message }, 'applying rules failed');
+    }
+    metrics.observeTransaction(signal);
+    c.redactor.signal(signal);
+    emit(signal);
+  }
+
+  // --- pipeline ----------------------------------------------------------------------------------
+  const r0 = initial.rules;
+  const enabledProtocols = Object.entries(r0.protocols)
+    .filter(([, t]) => t.enabled)
+    .map(([name]) => name);
+  const pipeline = createPipeline({
+    protocols: protocolRegistry.select(enabledProtocols),
+    podIps: options.podIps ?? localAddresses(),
+    limits: {
+      maxBodyBytes: r0.capture.maxBodyBytes,
+      maxConnectionBufferBytes: r0.capture.connectionBufferBytes,
+      maxTotalBufferBytes: r0.capture.totalBufferBytes,
+      idleTimeoutMs: r0.capture.idleTimeoutSeconds * 1000,
+    },
+    log: log.child({ component: 'pipeline' }),
+    onTransaction,
+  });
+  bindPipelineMetrics(metrics, pipeline);
+
+  // --- rules hot reload --------------------------------------------------------------------------
+  let watcher: RulesWatcher | undefined;
+  if (options.rulesPath !== undefined) {
+    watcher = watchRules({
+      path: options.rulesPath,
+      initial,
+      apply(loaded) {
+        const next = configure(loaded);
+        config = next;
+        configureExporter(loaded.rules);
+        metrics.rulesReload('success');
+      },
+      onError() {
+        metrics.rulesReload('error');
+      },
+      log,
+    });
+  }
+
+  // --- system samples (live only: a replay has no host to describe) -------------------------------
+  let sampler: SystemSampler | undefined;
+  if (options.pcapFile === undefined && r0.system.enabled) {
+    sampler = createSystemSampler({
+      intervalMs: r0.system.intervalSeconds * 1000,
+      gpu: r0.system.gpu,
+      log,
+      ...(options.systemProbe !== undefined ? { probe: options.systemProbe } : {}),
+      onSample(sample, atMs) {
+        const signal = buildSystemSignal(atMs, sample, config.context);
+        metrics.setSystem(signal);
+        emit(config.redactor.signal(signal));
+      },
+    });
+  }
+
+  // --- capture -------------------------------------------------------------------------------------
+  let ready: string | undefined = 'capture not started';
+  let server: MetricsServer | undefined;
+  const port = options.metricsPort ?? SIDECAR_PORT;
+  if (port >= 0) {
+    server = await startMetricsServer({
+      port,
+      host: options.metricsHost ?? '0.0.0.0',
+      registry: metrics.registry,
+      notReady: () => ready,
+    });
+  }
+
+  const captures: LiveCapture[] = [];
+  let replayError: Error | undefined;
+  let stopping: Promise<void> | undefined;
+  let resolveDone: () => void = () => {};
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+
+  async function stop(): Promise<void> {
+    stopping ??= (async () => {
+      ready = 'stopping';
+      for (const c of captures) c.close();
+      // Whatever is in flight is emitted now, marked incomplete, so it can still be exported.
+      pipeline.close();
+      sampler?.stop();
+      watcher?.close();
+      await Promise.all([exporter?.close(grace), ...retiring]);
+      await ndjson?.flush();
+      await server?.close();
+      log.info({ transactions: pipeline.counters.transactions }, 'sidecar stopped');
+      resolveDone();
+    })();
+    return stopping;
+  }
+
+  if (options.pcapFile !== undefined) {
+    ready = undefined;
+    const file = options.pcapFile;
+    void (async () => {
+      try {
+        const stats = await replayPcapFile(file, pipeline);
+        log.info(
+          { file, packets: stats.packets, transactions: pipeline.counters.transactions },
+          'capture file replayed',
+        );
+      } catch (err) {
+        log.error({ file, err: (err as Error).message }, 'replay failed');
+        replayError = err as Error;
+      }
+      await stop();
+    })();
+  } else {
+    const devices = options.interfaces ?? r0.capture.interfaces;
+    const filter = r0.capture.bpfFilter ? `tcp and (${r0.capture.bpfFilter})` : 'tcp';
+    try {
+      for (const device of devices) {
+        captures.push(
+          startLiveCapture(
+            { device, filter, snaplen: r0.capture.snapLength, bufferSize: r0.capture.bufferSizeMiB << 20 },
+            pipeline,
+          ),
+        );
+      }
+    } catch (err) {
+      for (const c of captures) c.close();
+      await stop();
+      throw err;
+    }
+    metrics.bind({
+      name: 'axom_capture_kernel_drops_total',
+      help: 'Packets the kernel dropped before capture saw them (buffer full).',
+      type: 'counter',
+      read: () => captures.reduce((n, c) => n + c.stats().kernelDrops, 0),
+    });
+    ready = undefined;
+    log.info(
+      { devices, filter, pod: options.pod, node: options.nodeName, rules: initial.source },
+      'capturing',
+    );
+  }
+  return {
+    metrics,
+    metricsPort: server?.port,
+    pipeline,
+    done: done.then(() => {
+      if (replayError !== undefined) throw replayError;
+    }),
+    rules: () => config.loaded,
+    redactor: () => config.redactor,
+    reloadRules: () => watcher?.reload() ?? Promise.resolve(),
+    exporterStats: () => (exporter === undefined ? undefined : addStats(retiredStats, exporter.stats())),
+    stop,
+  };
+}
+
+/** Pipeline and reassembly counters, read from the pipeline's own numbers at scrape time. */
+function bindPipelineMetrics(metrics: SidecarMetrics, pipeline: Pipeline): void {
+  const c = pipeline.counters;
+  const counter = (name: string, help: string, read: () => number) =>
+    metrics.bind({ name: `axom_${name}`, help, type: 'counter', read });
+  const r = c.reassembly;
+  counter('capture_packets_total', 'Packets handed to the pipeline.', () => c.packets);
+  counter('capture_bytes_total', 'Captured bytes handed to the pipeline.', () => c.bytes);
+  counter(
+    'capture_ignored_packets_total',
+    'Packets that were not TCP over IPv4/IPv6.',
+    () => c.ignoredPackets,
+  );
+  counter(
+    'capture_malformed_packets_total',
+    'Packets with truncated or inconsistent headers.',
+    () => c.malformedPackets,
+  );
+  counter('capture_ip_fragments_total', 'IP fragments (not reassembled).', () => c.fragments);
+  counter('tcp_connections_opened_total', 'TCP connections seen.', () => r.connectionsOpened);
+  counter(
+    'tcp_connections_evicted_total',
+    'Connections evicted at the connection limit.',
+    () => r.connectionsEvicted,
+  );
+  counter(
+    'tcp_connections_expired_total',
+    'Connections closed after the idle timeout.',
+    () => r.connectionsExpired,
+  );
+  counter(
+    'tcp_connections_undetected_total',
+    'Connections whose protocol no parser recognized.',
+    () => c.connectionsUndetected,
+  );
+  counter('reassembly_gaps_total', 'Holes in TCP streams (lost segments).', () => r.gaps);
+  counter('reassembly_gap_bytes_total', 'Bytes lost in TCP stream holes.', () => r.gapBytes);
+  counter('reassembly_retransmitted_bytes_total', 'Retransmitted bytes ignored.', () => r.retransmittedBytes);
+  counter('transactions_total', 'Transactions the parsers emitted.', () => c.transactions);
+  counter(
+    'pipeline_internal_errors_total',
+    'Parser or listener exceptions (bugs); the connection was dropped.',
+    () => c.internalErrors,
+  );
+  metrics.bind({
+    name: 'axom_tcp_connections_active',
+    help: 'TCP connections tracked now.',
+    type: 'gauge',
+    read: () => c.activeConnections(),
+  });
+  metrics.bind({
+    name: 'axom_reassembly_buffered_bytes',
+    help: 'Out-of-order bytes buffered now.',
+    type: 'gauge',
+    read: () => r.bufferedBytes,
+  });
+  metrics.bind({
+    name: 'axom_parse_errors_total',
+    help: 'Messages a parser could not make sense of, by protocol and code.',
+    type: 'counter',
+    labelNames: ['protocol', 'code'],
+    read: () =>
+      [...c.parseErrorsBy.values()].map((e) => [{ protocol: e.protocol, code: e.code }, e.count] as const),
+  });
+  metrics.bind({
+    name: 'axom_dropped_bytes_total',
+    help: 'Bytes a bounded buffer dropped, by protocol and reason.',
+    type: 'counter',
+    labelNames: ['protocol', 'reason'],
+    read: () => [
+      ...[...c.droppedBy.values()].map((e) => [{ protocol: e.protocol, reason: e.reason }, e.bytes] as const),
+      [{ protocol: 'tcp', reason: 'reassembly-buffer' }, r.droppedBytes] as const,
+    ],
+  });
+}

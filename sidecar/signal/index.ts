@@ -1,0 +1,13 @@
+/** Signals: the sidecar's output contract, how one is built, and its published schema. */
+
+export type { SignalContext } from './builder.ts';
+export {
+  buildSystemSignal,
+  buildTransactionSignal,
+  hostWithoutPort,
+  newSignalId,
+  rfc3339,
+} from './builder.ts';
+export type * from './types.ts';
+export type { SignalValidation } from './validate.ts';
+export { SIGNAL_SCHEMA_URL, validateSignal } from './validate.ts';
