@@ -9,7 +9,7 @@ import type { LevelWithSilent } from 'pino';
 import { commonFlags, defineCommand } from '../cli/command.ts';
 import type { FlagSpec } from '../lib/flags.ts';
 import { createLogger } from '../lib/log.ts';
-import { API_KEY_PATH, ENV, RULES_PATH, SIDECAR_PORT } from '../lib/names.ts';
+import { API_KEY_PATH, ENV, RULES_DIR, RULES_PATH, SIDECAR_PORT } from '../lib/names.ts';
 import { createRedactor, type Redactor, redactingStream } from './redact/index.ts';
 import { runSidecar, type Sidecar } from './run.ts';
 
@@ -86,9 +86,11 @@ export const command = defineCommand({
   description: [
     "Captures the pod's TCP traffic (it shares the agent's network namespace), parses it into",
     'transactions, applies the rules file (metrics, outcomes, alerts, redaction) and publishes signals',
-    'on /metrics, on stdout (--output ndjson) and to the backend. The rules file is reloaded when it',
-    `changes; a bad one stops startup, a bad reload keeps the last good rules. Default rules file: ${RULES_PATH}`,
-    'when it exists, else built-in defaults.',
+    'on /metrics, on stdout (--output ndjson) and to the backend. HTTPS is decrypted when the rules name',
+    "the app's TLS key log (capture.tlsKeyLog); LLM and MCP calls are metered (rules: llm). The rules file",
+    'is reloaded when it changes; a bad one stops startup, a bad reload keeps the last good rules, a missing',
+    'one means built-in defaults until it appears (its ConfigMap is mounted optional). Default rules file:',
+    `${RULES_PATH} when ${RULES_DIR} exists, else built-in defaults.`,
   ].join('\n'),
   flags,
   async run(values) {
@@ -100,7 +102,9 @@ export const command = defineCommand({
       name: 'sidecar',
       destination: redactingStream(() => sidecar?.redactor() ?? builtin, process.stderr),
     });
-    const rulesPath = values.rules ?? ((await exists(RULES_PATH)) ? RULES_PATH : undefined);
+    // In a pod the ConfigMap volume is mounted at RULES_DIR (empty until the controller
+    // renders it): watch for the file there. Elsewhere, no rules file means the defaults.
+    const rulesPath = values.rules ?? ((await exists(RULES_DIR)) ? RULES_PATH : undefined);
     const pod =
       values['pod-name'] !== undefined
         ? { name: values['pod-name'], namespace: values['pod-namespace'] ?? 'default' }
@@ -139,10 +143,8 @@ export const command = defineCommand({
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
     }
+    // Stopped and flushed; every handle (libpcap included) is closed, so the process exits.
     log.flush();
-    // Stopped and flushed: exit even if a native handle (libpcap) still holds the event loop.
-    // Unref'd, so a clean loop exits at once and this never fires.
-    setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
     return 0;
   },
 });

@@ -4,4 +4,4 @@
  */
 
 export type { Enricher, EnricherContext, EnricherFactory, Sidecar, SidecarOptions } from './run.ts';
-export { localAddresses, runSidecar } from './run.ts';
+export { boundContent, builtinEnrichers, localAddresses, runSidecar } from './run.ts';

@@ -1,20 +1,28 @@
 /**
- * The sidecar, composed: capture → pipeline (reassembly, detection, parsers) → signal →
- * enrichers (LLM, MCP extraction plug in here) → rules → Prometheus → redaction →
- * outputs (NDJSON on stdout, exporter). Everything the rules file configures that can
- * change at run time (rules, redaction, export) is swapped on reload; capture settings
- * and enabled protocols apply at start.
+ * The sidecar, composed: capture → pipeline (reassembly, detection, parsers; TLS decrypted
+ * with the app's key log and fed to the same parsers) → signal → enrichers (built-in LLM and
+ * MCP metering, then any given) → rules → Prometheus → redaction → outputs (NDJSON on stdout,
+ * exporter). Everything the rules file configures that can change at run time (rules,
+ * redaction, export, LLM/MCP switches, the TLS key log, WebSocket per-message signals) is
+ * swapped on reload; the other capture settings and the enabled protocols apply at start.
  */
 import { networkInterfaces } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { type Logger, silentLogger } from '../lib/log.ts';
 import { API_KEY_PATH, SIDECAR_PORT } from '../lib/names.ts';
-import { defaultRulesFile, rulesHash } from '../lib/policy/index.ts';
-import type { RulesFile } from '../lib/policy/types.ts';
+import type { ProtocolName, RulesFile } from '../lib/policy/types.ts';
 import { type LiveCapture, replayPcapFile, startLiveCapture } from './capture/index.ts';
-import { type LoadedRules, loadRulesFile, type RulesWatcher, watchRules } from './config/index.ts';
+import {
+  defaultRules,
+  type LoadedRules,
+  loadInitialRules,
+  type RulesWatcher,
+  watchRules,
+} from './config/index.ts';
 import { createExporter, type Exporter, type ExporterStats } from './exporter/index.ts';
+import { llmEnricher, registerLlmMetrics } from './llm/index.ts';
+import { mcpEnricher } from './mcp/index.ts';
 import {
   createSidecarMetrics,
   type MetricsServer,
@@ -23,13 +31,20 @@ import {
 } from './metrics/index.ts';
 import { createNdjsonOutput, type NdjsonOutput } from './output/index.ts';
 import { createPipeline, type Pipeline } from './pipeline/index.ts';
-import { registry as protocolRegistry } from './protocols/registry.ts';
-import type { ConnectionInfo, Transaction } from './protocols/types.ts';
+import { createRegistry, registry as protocolRegistry } from './protocols/registry.ts';
+import type { ConnectionInfo, ProtocolDefinition, Transaction } from './protocols/types.ts';
 import { createRedactor, type Redactor } from './redact/index.ts';
 import { compileRules, type RulesEngine } from './rules/index.ts';
 import { buildSystemSignal, buildTransactionSignal, type SignalContext } from './signal/index.ts';
-import type { PodRef, Signal, TransactionSignal } from './signal/types.ts';
+import {
+  LLM_CONTENT_MAX_BYTES,
+  type LlmContent,
+  type PodRef,
+  type Signal,
+  type TransactionSignal,
+} from './signal/types.ts';
 import { createSystemSampler, type HostProbe, type SystemSampler } from './system/index.ts';
+import { startTlsDecryption, type TlsDecryption } from './tls/index.ts';
 
 /** Adds to a signal what only this enricher knows (LLM usage, MCP calls); runs before rules. */
 export type Enricher = (tx: Transaction, conn: ConnectionInfo, signal: TransactionSignal) => void;
@@ -45,7 +60,10 @@ export interface EnricherContext {
 export type EnricherFactory = (ctx: EnricherContext) => Enricher;
 
 export interface SidecarOptions {
-  /** rules.yaml; without it the built-in defaults apply and nothing is watched. */
+  /**
+   * rules.yaml; without it the built-in defaults apply and nothing is watched. A path that
+   * does not exist (yet) means the defaults until the file appears; an invalid file throws.
+   */
   rulesPath?: string;
   /** Overrides export.backendUrl and turns export on. */
   backendUrl?: string;
@@ -67,9 +85,12 @@ export interface SidecarOptions {
   metricsHost?: string;
   /** The pod's own addresses (direction); default: every address of this network namespace. */
   podIps?: string[];
+  /** Run after the built-in ones. */
   enrichers?: Enricher[];
-  /** Enrichers that need the rules, the registry or the logger (the LLM and MCP extractors). */
+  /** Enrichers that need the rules, the registry or the logger; run after the built-in ones. */
   enricherFactories?: EnricherFactory[];
+  /** The built-in LLM and MCP metering (governed by rules.yaml `llm`); default true. */
+  builtinEnrichers?: boolean;
   log?: Logger;
   /** How long stop() may take to flush the exporter. */
   shutdownGraceMs?: number;
@@ -154,14 +175,10 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
   const log = options.log ?? silentLogger;
   const metrics = createSidecarMetrics();
 
-  // --- rules: a bad file stops startup here, with the field named -------------------------
+  // --- rules: a bad file stops startup here, with the field named; a missing one (the
+  // optional ConfigMap not rendered yet) means the built-in defaults until it appears -------
   const initial: LoadedRules =
-    options.rulesPath !== undefined
-      ? await loadRulesFile(options.rulesPath)
-      : (() => {
-          const rules = defaultRulesFile();
-          return { rules, hash: rulesHash('version: 1\n'), source: '(built-in defaults)' };
-        })();
+    options.rulesPath !== undefined ? await loadInitialRules(options.rulesPath, log) : defaultRules();
 
   function configure(loaded: LoadedRules): Config {
     const r = loaded.rules;
@@ -257,6 +274,7 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
     log,
   };
   const enrichers: Enricher[] = [
+    ...(options.builtinEnrichers === false ? [] : builtinEnrichers(enricherContext)),
     ...(options.enricherFactories ?? []).map((make) => make(enricherContext)),
     ...(options.enrichers ?? []),
   ];
@@ -292,22 +310,47 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
     }
     metrics.observeTransaction(signal);
     c.redactor.signal(signal);
+    // Redaction may lengthen text ("Bearer x" → "Bearer [REDACTED]"): bound content after it.
+    if (signal.llm?.content !== undefined) boundContent(signal.llm.content);
     emit(signal);
   }
 
   // --- pipeline ----------------------------------------------------------------------------------
   const r0 = initial.rules;
+  const enabled = (name: ProtocolName): boolean => r0.protocols[name].enabled;
   const enabledProtocols = Object.entries(r0.protocols)
     .filter(([, t]) => t.enabled)
     .map(([name]) => name);
+  // This sidecar's own registry: the TLS protocol (bound to this key log and these metrics)
+  // replaces the placeholder without touching the process-wide one.
+  const protocols = createRegistry(protocolRegistry.list());
+  let tls: TlsDecryption | undefined;
+  if (enabled('tls')) {
+    // Decrypted streams go through the same parsers as cleartext: HTTP/2 (by ALPN or
+    // preface), HTTP/1.1, and WebSocket after an Upgrade inside TLS.
+    const inner = (['http2', 'http', 'websocket'] as const)
+      .filter(enabled)
+      .map((name) => protocols.get(name))
+      .filter((d): d is ProtocolDefinition => d !== undefined);
+    tls = startTlsDecryption({
+      ...(r0.capture.tlsKeyLog !== undefined ? { keyLog: r0.capture.tlsKeyLog } : {}),
+      innerProtocols: inner,
+      metrics: metrics.registry,
+      log: log.child({ component: 'tls' }),
+    });
+    protocols.register(tls.protocol);
+    if (r0.capture.tlsKeyLog !== undefined)
+      log.info({ keyLog: r0.capture.tlsKeyLog.path }, 'decrypting TLS with the key log');
+  }
   const pipeline = createPipeline({
-    protocols: protocolRegistry.select(enabledProtocols),
+    protocols: protocols.select(enabledProtocols),
     podIps: options.podIps ?? localAddresses(),
     limits: {
       maxBodyBytes: r0.capture.maxBodyBytes,
       maxConnectionBufferBytes: r0.capture.connectionBufferBytes,
       maxTotalBufferBytes: r0.capture.totalBufferBytes,
       idleTimeoutMs: r0.capture.idleTimeoutSeconds * 1000,
+      websocketMessages: r0.protocols.websocket.messages,
     },
     log: log.child({ component: 'pipeline' }),
     onTransaction,
@@ -324,6 +367,15 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
         const next = configure(loaded);
         config = next;
         configureExporter(loaded.rules);
+        const r = loaded.rules;
+        // Read by each WebSocket session when it starts: new connections follow the reload.
+        pipeline.limits.websocketMessages = r.protocols.websocket.messages;
+        tls?.setKeyLog(r.capture.tlsKeyLog);
+        if (startSettings(r) !== startSettings(r0))
+          log.warn(
+            { rules: loaded.source },
+            'capture settings or enabled protocols changed: they apply when the sidecar restarts',
+          );
         metrics.rulesReload('success');
       },
       onError() {
@@ -376,6 +428,10 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
       for (const c of captures) c.close();
       // Whatever is in flight is emitted now, marked incomplete, so it can still be exported.
       pipeline.close();
+      // TLS connections that ended while waiting for keys finish now (decrypted if the keys
+      // came, else as their `tls` summary) rather than after the outputs have closed.
+      tls?.settle();
+      tls?.stop();
       sampler?.stop();
       watcher?.close();
       await Promise.all([exporter?.close(grace), ...retiring]);
@@ -521,4 +577,67 @@ function bindPipelineMetrics(metrics: SidecarMetrics, pipeline: Pipeline): void 
       [{ protocol: 'tcp', reason: 'reassembly-buffer' }, r.droppedBytes] as const,
     ],
   });
+}
+
+/**
+ * The built-in LLM and MCP metering: rules.yaml `llm` (enabled, providers, mcp,
+ * captureContent) is read per transaction, so a reload switches them; both share one set of
+ * LLM metrics (axom_llm_*, gen_ai_client_*, axom_mcp_*) in the sidecar's registry.
+ */
+export function builtinEnrichers(ctx: EnricherContext): Enricher[] {
+  const llmMetrics = registerLlmMetrics(ctx.registry);
+  const onContent = (signal: TransactionSignal, content: LlmContent): void => {
+    if (signal.llm === undefined) return;
+    const bounded: LlmContent = {};
+    if (content.prompt !== undefined) bounded.prompt = content.prompt;
+    if (content.completion !== undefined) bounded.completion = content.completion;
+    signal.llm.content = boundContent(bounded);
+  };
+  let rules: RulesFile | undefined;
+  let llm: Enricher = () => {};
+  let mcp: Enricher = () => {};
+  const current = (): void => {
+    const r = ctx.rules();
+    if (r === rules) return;
+    rules = r;
+    llm = llmEnricher(r, { metrics: llmMetrics, onContent });
+    mcp = mcpEnricher(r, { metrics: llmMetrics });
+  };
+  return [
+    (tx, conn, signal) => {
+      current();
+      llm(tx, conn, signal);
+    },
+    (tx, conn, signal) => {
+      current();
+      mcp(tx, conn, signal);
+    },
+  ];
+}
+
+/** At most `maxBytes` of UTF-8, cut at a character boundary. */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  // Fast path: even if every UTF-16 unit took 3 bytes it would fit.
+  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return text;
+  const bytes = Buffer.from(text);
+  let end = maxBytes;
+  // A continuation byte (10xxxxxx) at the cut means a character started before it: drop it.
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+  return bytes.toString('utf8', 0, end);
+}
+
+/** Bounds `llm.content` in place (LLM_CONTENT_MAX_BYTES of UTF-8 each) and returns it. */
+export function boundContent(content: LlmContent): LlmContent {
+  if (content.prompt !== undefined) content.prompt = truncateUtf8(content.prompt, LLM_CONTENT_MAX_BYTES);
+  if (content.completion !== undefined)
+    content.completion = truncateUtf8(content.completion, LLM_CONTENT_MAX_BYTES);
+  return content;
+}
+
+/** The rules.yaml settings that only apply at start (capture and the enabled protocols). */
+function startSettings(r: RulesFile): string {
+  const { tlsKeyLog: _followsReloads, ...capture } = r.capture;
+  const { websocket, ...protocols } = r.protocols;
+  const { messages: _alsoFollowsReloads, ...ws } = websocket;
+  return JSON.stringify({ capture, protocols: { ...protocols, websocket: ws } });
 }

@@ -125,6 +125,9 @@ export function startLiveCapture(options: LiveCaptureOptions, pipeline: Pipeline
       // Last read before libpcap closes the socket (the counters live on it).
       stats();
       kernel?.close();
+      // Stops libpcap's poll handle and closes the socket: without this the handle keeps
+      // the event loop (and so the process) alive after everything else has stopped.
+      cap.close();
     },
   };
 }

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PolicyInvalidError, RulesFileError } from '../../lib/errors.ts';
-import { type LoadedRules, loadRulesFile, watchRules } from './index.ts';
+import { createLogger } from '../../lib/log.ts';
+import { type LoadedRules, loadInitialRules, loadRulesFile, watchRules } from './index.ts';
 
 const GOOD = (metric: string) => `version: 1
 rules:
@@ -30,6 +31,8 @@ rules:
  */
 class ConfigMapVolume {
   readonly dir: string;
+  /** True once ..data exists (init or the first update of an optional, empty volume). */
+  #populated = false;
   #generation = 0;
   constructor(dir: string) {
     this.dir = dir;
@@ -41,8 +44,12 @@ class ConfigMapVolume {
     const ts = await this.#writeTimestamped(text);
     await symlink(ts, join(this.dir, '..data'));
     await symlink(join('..data', 'rules.yaml'), this.path);
+    this.#populated = true;
   }
   async update(text: string): Promise<void> {
+    // An optional volume whose ConfigMap did not exist is an empty directory: the first
+    // update is the kubelet populating it.
+    if (!this.#populated) return this.init(text);
     const ts = await this.#writeTimestamped(text);
     await symlink(ts, join(this.dir, '..data_tmp'));
     await rename(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
@@ -158,4 +165,93 @@ test('an unchanged file is not re-applied', async (t) => {
   await v.update(GOOD('same'));
   await watcher.reload();
   assert.equal(applied, 0);
+});
+
+/** A logger whose JSON lines land in `lines`. */
+function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[] } {
+  const out: string[] = [];
+  const log = createLogger({
+    level: 'debug',
+    destination: {
+      write(s: string) {
+        out.push(s);
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
+  });
+  return {
+    log,
+    lines: () => out.flatMap((s) => s.split('\n').filter(Boolean)).map((l) => JSON.parse(l)),
+  };
+}
+
+test('a missing rules file at startup means the built-in defaults with a warning, then the file once it appears', async (t) => {
+  // The optional ConfigMap volume before the controller rendered it: an empty directory.
+  const dir = await mkdtemp(join(tmpdir(), 'axom-rules-missing-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const v = new ConfigMapVolume(dir);
+  const { log, lines } = capturingLogger();
+
+  const initial = await loadInitialRules(v.path, log);
+  assert.equal(initial.missing, true);
+  assert.deepEqual(initial.rules.rules, []);
+  assert.equal(initial.rules.llm.enabled, true, 'defaults: LLM metering on');
+  const warning = lines().find((l) => l.level === 'warn');
+  assert.ok(warning, 'a warning is logged');
+  assert.match(String(warning.msg), /built-in defaults/);
+  assert.equal(warning.file, v.path);
+
+  const applied: LoadedRules[] = [];
+  const errors: Error[] = [];
+  const hooks = { notify: [] as (() => void)[] };
+  const ping = () => {
+    const waiting = hooks.notify;
+    hooks.notify = [];
+    for (const w of waiting) w();
+  };
+  const watcher = watchRules({
+    path: v.path,
+    initial,
+    apply: (l) => {
+      applied.push(l);
+      ping();
+    },
+    onError: (e) => {
+      errors.push(e);
+      ping();
+    },
+    log,
+    debounceMs: 20,
+    pollIntervalMs: 0,
+  });
+  t.after(() => watcher.close());
+
+  // Still missing: waiting for it is not a failed reload.
+  await watcher.reload();
+  assert.equal(errors.length, 0);
+  assert.equal(watcher.current.missing, true);
+
+  // The kubelet populates the volume (..data symlink and rules.yaml through it).
+  await v.update(GOOD('appeared'));
+  await waitFor(() => applied.length === 1, hooks);
+  assert.equal(applied[0]?.rules.rules[0]?.extract?.[0]?.metric, 'appeared');
+  assert.equal(applied[0]?.missing, undefined);
+  assert.equal(watcher.current.source, v.path);
+  assert.equal(errors.length, 0);
+
+  // From now on the file is the rules: a bad update is an error and keeps them.
+  await v.update(BAD_FIELD);
+  await waitFor(() => errors.length === 1, hooks);
+  assert.equal(watcher.current.rules.rules[0]?.extract?.[0]?.metric, 'appeared');
+});
+
+test('a rules file that exists but is invalid still stops startup, naming the field', async (t) => {
+  const v = await volume(t, BAD_FIELD);
+  await assert.rejects(loadInitialRules(v.path), (err: unknown) => {
+    assert.ok(err instanceof PolicyInvalidError);
+    assert.match(err.message, /rules\[0\]\.extract\[0\]\.type/);
+    return true;
+  });
+  // Unreadable for another reason than absence (a directory): an error too, not the defaults.
+  await assert.rejects(loadInitialRules(v.dir), RulesFileError);
 });

@@ -6,13 +6,14 @@
  * changes. So the watcher watches the directory, and on any event re-reads the file
  * through the symlinks and compares contents. A reload that fails (bad YAML, a schema
  * error, rules that do not compile) keeps the last good rules, is logged and is counted.
+ * A file missing at startup is not an error: see loadInitialRules.
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { RulesFileError } from '../../lib/errors.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
-import { parseRulesFile, rulesHash } from '../../lib/policy/index.ts';
+import { defaultRulesFile, parseRulesFile, rulesHash } from '../../lib/policy/index.ts';
 import type { RulesFile } from '../../lib/policy/types.ts';
 
 export interface LoadedRules {
@@ -20,6 +21,44 @@ export interface LoadedRules {
   /** SHA-256 prefix of the file's text (the operator stamps the same on the pod). */
   hash: string;
   source: string;
+  /** The file does not exist (yet): these are the built-in defaults, waiting for it. */
+  missing?: boolean;
+}
+
+export const DEFAULTS_SOURCE = '(built-in defaults)';
+
+/** The built-in defaults; `missing` names the rules file they stand in for. */
+export function defaultRules(missing?: string): LoadedRules {
+  const loaded: LoadedRules = {
+    rules: defaultRulesFile(),
+    hash: rulesHash('version: 1\n'),
+    source: missing === undefined ? DEFAULTS_SOURCE : `${DEFAULTS_SOURCE}; ${missing} missing`,
+  };
+  if (missing !== undefined) loaded.missing = true;
+  return loaded;
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/**
+ * Startup. The webhook mounts the rules ConfigMap `optional: true`, so the pod can start
+ * before the controller has rendered it: a MISSING file means the built-in defaults (with a
+ * warning) until it appears, and the watcher loads it then. A file that exists but does not
+ * parse or validate still stops startup, naming the field.
+ */
+export async function loadInitialRules(path: string, log: Logger = silentLogger): Promise<LoadedRules> {
+  try {
+    return await loadRulesFile(path);
+  } catch (err) {
+    if (!(err instanceof RulesFileError) || !isMissing(err.cause)) throw err;
+    log.warn(
+      { file: path },
+      'rules file not found (its ConfigMap may not exist yet): running on the built-in defaults until it appears',
+    );
+    return defaultRules(path);
+  }
 }
 
 /** Reads and validates a rules file; throws RulesFileError or PolicyInvalidError naming the field. */
@@ -50,7 +89,10 @@ export interface RulesWatcherOptions {
   log?: Logger;
   /** Quiet period after the last event before re-reading (editors and kubelet write in steps). */
   debounceMs?: number;
-  /** Belt and braces for filesystems without inotify: re-read this often anyway (0: never). */
+  /**
+   * Belt and braces for filesystems without inotify: re-read this often anyway (0: never).
+   * Default 30 s, or 5 s while the file is missing (its directory may not exist to watch).
+   */
   pollIntervalMs?: number;
 }
 
@@ -79,6 +121,7 @@ export function watchRules(options: RulesWatcherOptions): RulesWatcher {
       text = await readFile(options.path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && current.missing === true) return; // still waiting for it
       fail(
         new RulesFileError(options.path, code === 'ENOENT' ? 'no such file' : (err as Error).message),
         `read:${code}`,
@@ -88,6 +131,8 @@ export function watchRules(options: RulesWatcherOptions): RulesWatcher {
     const hash = rulesHash(text);
     if (hash === current.hash) {
       lastFailure = undefined;
+      // The file appeared with exactly the defaults' text: nothing to apply, but no longer missing.
+      if (current.missing === true) current = { rules: current.rules, hash, source: options.path };
       return;
     }
     if (lastFailure === hash) return;
@@ -100,7 +145,8 @@ export function watchRules(options: RulesWatcherOptions): RulesWatcher {
       return;
     }
     lastFailure = undefined;
-    log.info({ file: options.path, hash, previous: current.hash }, 'rules reloaded');
+    if (current.missing === true) log.info({ file: options.path, hash }, 'rules file appeared; loaded');
+    else log.info({ file: options.path, hash, previous: current.hash }, 'rules reloaded');
     current = loaded;
   }
 
@@ -149,10 +195,8 @@ export function watchRules(options: RulesWatcherOptions): RulesWatcher {
   } catch (err) {
     log.warn({ dir, err: (err as Error).message }, 'cannot watch the rules directory; polling only');
   }
-  const poll =
-    (options.pollIntervalMs ?? 30_000) > 0
-      ? setInterval(() => void reload(), options.pollIntervalMs ?? 30_000)
-      : undefined;
+  const pollMs = options.pollIntervalMs ?? (current.missing === true ? 5_000 : 30_000);
+  const poll = pollMs > 0 ? setInterval(() => void reload(), pollMs) : undefined;
   poll?.unref();
   log.debug({ dir, file: basename(options.path) }, 'watching rules');
 

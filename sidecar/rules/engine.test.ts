@@ -264,3 +264,32 @@ test('property: random bodies, headers and statuses never make apply throw, and 
     { numRuns: 300 },
   );
 });
+
+test("an enricher's outcome survives the status-based default; a rule's explicit outcome still decides", () => {
+  const file = parseRulesFile(
+    `version: 1
+rules:
+  - name: decides
+    match: { path: '^/decided' }
+    outcome:
+      success:
+        status: [2xx]
+`,
+    'rules.yaml',
+  );
+  const engine = compileRules(file);
+  const enriched = (t: Transaction, outcome: TransactionSignal['outcome']): TransactionSignal => {
+    const s = buildTransactionSignal(t, conn);
+    // What llmEnricher does for an error inside a 200 SSE stream.
+    s.outcome = outcome;
+    engine.apply(t, s);
+    return s;
+  };
+  // No rule decides: the 200 would default to success, the enricher's failure stands.
+  assert.equal(enriched(tx({ status: 200 }), 'failure').outcome, 'failure');
+  // Nothing set by an enricher: the default applies as before.
+  assert.equal(enriched(tx({ status: 200 }), undefined).outcome, 'success');
+  assert.equal(enriched(tx({ status: 503 }), undefined).outcome, 'failure');
+  // A rule with an explicit outcome section that holds overrides the enricher.
+  assert.equal(enriched(tx({ status: 200, path: '/decided' }), 'failure').outcome, 'success');
+});

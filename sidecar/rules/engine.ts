@@ -2,7 +2,7 @@
  * The rules engine: a RulesFile compiled once per load (regexes, JSONPaths, CEL programs,
  * label getters, metric handles) into `apply`, which runs per transaction after the
  * enrichers and before redaction:
- *   match → outcome (first rule that decides, else the protocol default) → extract
+ *   match → outcome (first rule that decides, else an enricher's, else the protocol default) → extract
  *   (Prometheus and signal.metrics) → alerts (CEL over the signal, metrics included).
  */
 import { compileCondition } from '../../lib/policy/cel.ts';
@@ -188,7 +188,9 @@ export function compileRules(
         break;
       }
     }
-    signal.outcome = outcome ?? defaultOutcome(signal);
+    // A rule that decides wins; otherwise an outcome an enricher already set (an error
+    // inside a 200 stream, a JSON-RPC error) stands, and only then the status-based default.
+    signal.outcome = outcome ?? signal.outcome ?? defaultOutcome(signal);
 
     for (const r of matched) {
       for (const ex of r.extracts) {

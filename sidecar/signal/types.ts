@@ -64,7 +64,20 @@ export interface LlmInfo {
   toolCalls?: string[];
   finishReason?: string;
   timeToFirstTokenMs?: number;
+  /**
+   * Prompt and completion text: only with `llm.captureContent: true` in the policy, redacted,
+   * at most LLM_CONTENT_MAX_BYTES of UTF-8 each. Not in DESIGN.md's signal (see docs/signals.md).
+   */
+  content?: LlmContent;
 }
+
+export interface LlmContent {
+  prompt?: string;
+  completion?: string;
+}
+
+/** Bound on each of `llm.content.prompt` and `llm.content.completion` (UTF-8 bytes). */
+export const LLM_CONTENT_MAX_BYTES = 16 * 1024;
 
 export interface McpInfo {
   method: string;

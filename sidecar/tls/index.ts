@@ -14,5 +14,10 @@ export {
 } from './keylog.ts';
 export { registerTlsMetrics } from './metrics.ts';
 export { createTlsProtocol, DEFAULT_KEY_WAIT_MS, detectTls, type TlsProtocolOptions } from './session.ts';
-export { startTlsDecryption, type TlsDecryption, type TlsDecryptionOptions } from './setup.ts';
+export {
+  type KeyLogSpec,
+  startTlsDecryption,
+  type TlsDecryption,
+  type TlsDecryptionOptions,
+} from './setup.ts';
 export { newTlsStats, type TlsStats } from './stats.ts';

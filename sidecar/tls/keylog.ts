@@ -116,6 +116,8 @@ export interface KeyLogStoreOptions {
   /** Secrets no connection claimed are dropped after this long. */
   ttlMs?: number;
   now?: () => number;
+  /** Counters to add to (shared by the stores a reload replaces); new ones by default. */
+  stats?: KeyLogStats;
 }
 
 function wipe(secrets: Secrets): void {
@@ -123,7 +125,7 @@ function wipe(secrets: Secrets): void {
 }
 
 export class KeyLogStore {
-  readonly stats: KeyLogStats = newKeyLogStats();
+  readonly stats: KeyLogStats;
   private readonly entries = new Map<string, Entry>();
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly maxEntries: number;
@@ -136,6 +138,7 @@ export class KeyLogStore {
     this.maxEntries = options.maxEntries ?? 8192;
     this.ttlMs = options.ttlMs ?? 10 * 60_000;
     this.now = options.now ?? Date.now;
+    this.stats = options.stats ?? newKeyLogStats();
   }
 
   get size(): number {
@@ -224,6 +227,31 @@ export class KeyLogStore {
     wipe(entry.secrets);
     this.entries.delete(key);
     this.stats.released++;
+  }
+
+  /**
+   * Answers every connection still waiting now, with whatever secrets have arrived, instead
+   * of when its wait runs out (shutdown: what they decrypt, or their summaries, still get out).
+   */
+  settleAll(): void {
+    this.onDemand?.();
+    for (const [key, list] of [...this.waiters]) {
+      this.waiters.delete(key);
+      const secrets = this.entries.get(key)?.secrets;
+      for (const w of list) {
+        clearTimeout(w.timer);
+        if (secrets !== undefined && w.ready(secrets)) this.stats.waitsSatisfied++;
+        else this.stats.waitsTimedOut++;
+        w.done(secrets);
+      }
+    }
+  }
+
+  /** Connections waiting for their keys now. */
+  get waiting(): number {
+    let n = 0;
+    for (const list of this.waiters.values()) n += list.length;
+    return n;
   }
 
   /** Wipes everything (sidecar shutdown, tests). */

@@ -1,0 +1,8 @@
+export { DB_DURATION_BUCKETS, type DbMetrics, registerDbMetrics } from './metrics.ts';
+export {
+  analyzeSql,
+  type NormalizeOptions,
+  normalizeSql,
+  type SqlDialect,
+  type SqlInfo,
+} from './normalize.ts';

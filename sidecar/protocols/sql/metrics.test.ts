@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { registerGrpcMetrics } from '../grpc/index.ts';
+import type { Transaction } from '../types.ts';
+import { registerDbMetrics } from './index.ts';
+
+const tx = (over: Partial<Transaction>): Transaction => ({
+  protocol: 'postgres',
+  startMs: 1000,
+  endMs: 1012,
+  requestBytes: 10,
+  responseBytes: 20,
+  complete: true,
+  ...over,
+});
+
+test('db metrics: labels are normalized statements, errors by code, statements capped', async () => {
+  const registry = new Registry();
+  const m = registerDbMetrics(registry, 2);
+  m.observe(
+    tx({
+      db: {
+        system: 'postgresql',
+        statement: "SELECT * FROM t WHERE a = 'secret'",
+        operation: 'SELECT',
+        rows: 3,
+      },
+    }),
+  );
+  m.observe(
+    tx({ db: { system: 'postgresql', statement: 'SELECT * FROM t WHERE a = $1', operation: 'SELECT' } }),
+  );
+  m.observe(tx({ db: { system: 'mysql', statement: 'SELEC 1', errorCode: '1064' }, protocol: 'mysql' }));
+  m.observe(
+    tx({ db: { system: 'mysql', statement: 'DELETE FROM x', operation: 'DELETE' }, protocol: 'mysql' }),
+  );
+  const text = await registry.metrics();
+  assert.ok(!text.includes('secret'));
+  assert.match(
+    text,
+    /axom_db_client_operations_total\{system="postgresql",operation="SELECT",statement="SELECT \* FROM t WHERE a = \?",status="ok"\} 1/,
+  );
+  assert.match(text, /axom_db_client_errors_total\{system="mysql",code="1064"\} 1/);
+  assert.match(text, /statement="other"/);
+  assert.match(text, /axom_db_client_rows_total\{system="postgresql",operation="SELECT"\} 3/);
+});
+
+test('grpc metrics: calls by status, messages by direction, methods capped', async () => {
+  const registry = new Registry();
+  const m = registerGrpcMetrics(registry, 1);
+  const g = (method: string, statusCode: number) =>
+    tx({
+      protocol: 'grpc',
+      grpc: { service: 'pkg.Svc', method, statusCode, requestMessages: 2, responseMessages: 5 },
+    });
+  m.observe(g('A', 0));
+  m.observe(g('A', 14));
+  m.observe(g('B', 0));
+  m.observe(tx({ protocol: 'http2' }));
+  const text = await registry.metrics();
+  assert.match(
+    text,
+    /axom_grpc_client_calls_total\{service="pkg.Svc",method="A",code="14",status="UNAVAILABLE"\} 1/,
+  );
+  assert.match(text, /axom_grpc_client_calls_total\{service="other",method="other",code="0",status="OK"\} 1/);
+  assert.match(
+    text,
+    /axom_grpc_client_messages_total\{service="pkg.Svc",method="A",direction="received"\} 10/,
+  );
+});
