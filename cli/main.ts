@@ -24,6 +24,10 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
     summary: 'validate an ObservationPolicy or rules.yaml, or render a policy to rules.yaml',
     load: () => import('./commands/policy.ts'),
   },
+  demo: {
+    summary: 'run the local demo: control plane, operator, injection, live capture of a demo AI agent',
+    load: () => import('./commands/demo.ts'),
+  },
   version: {
     summary: 'print the version',
     load: () => import('./commands/version.ts'),

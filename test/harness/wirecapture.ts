@@ -4,9 +4,9 @@
  * and collect what it emitted. Also: free loopback ports, and waiting for a server.
  */
 import { execFileSync } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createServer, connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PrerequisiteError } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { createPipeline, type PipelineCounters, replayPcapFile } from '../../sidecar/pipeline/index.ts';
@@ -30,16 +30,24 @@ export async function freePort(): Promise<number> {
     srv.once('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port (bounded wait). */
-export async function waitForPort(port: number, timeoutMs: number, what: string, proc?: ManagedProcess): Promise<void> {
+export async function waitForPort(
+  port: number,
+  timeoutMs: number,
+  what: string,
+  proc?: ManagedProcess,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc !== undefined && !proc.running) throw new Error(`${what} ${proc.exitDescription}:\n${proc.tail()}`);
+    if (proc !== undefined && !proc.running)
+      throw new Error(`${what} ${proc.exitDescription}:\n${proc.tail()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
       s.once('connect', () => {
@@ -51,7 +59,9 @@ export async function waitForPort(port: number, timeoutMs: number, what: string,
     if (ok) return;
     await sleep(100);
   }
-  throw new Error(`${what} did not listen on port ${port} within ${timeoutMs} ms${proc ? `:\n${proc.tail()}` : ''}`);
+  throw new Error(
+    `${what} did not listen on port ${port} within ${timeoutMs} ms${proc ? `:\n${proc.tail()}` : ''}`,
+  );
 }
 
 export interface WireCapture {
@@ -73,7 +83,22 @@ export async function startWireCapture(dir: string, name: string, port: number):
     // --immediate-mode/-U: deliver and write each packet as it comes (TPACKET_V3 would hold
     // them in blocks that a stop can lose); -Z root: keep the rights to write into our temp dir.
     // -B: a 64 MiB kernel buffer, so bursts of 64 KiB loopback segments are not dropped.
-    args: ['-i', 'lo', '--immediate-mode', '-B', '65536', '-n', '-U', '-s', '0', '-Z', 'root', '-w', file, `tcp port ${port}`],
+    args: [
+      '-i',
+      'lo',
+      '--immediate-mode',
+      '-B',
+      '65536',
+      '-n',
+      '-U',
+      '-s',
+      '0',
+      '-Z',
+      'root',
+      '-w',
+      file,
+      `tcp port ${port}`,
+    ],
     logFile: join(dir, `${name}.tcpdump.log`),
   });
   const deadline = Date.now() + 10_000;
