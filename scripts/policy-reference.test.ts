@@ -23,7 +23,7 @@ describe('docs/policy-reference.md', () => {
     const line = fresh.findIndex((l, i) => l !== committed[i]);
     assert.ok(
       line === -1 && committed.length === fresh.length,
-      `docs/policy-reference.md is out of date (first difference at line ${line + 1}: ${JSON.stringify(fresh[line])}); run node scripts/policy-reference.ts`,
+      `docs/policy-reference.md is out of date (first difference at line ${line + 1}: ${JSON.stringify(fresh[line])}); run npm run generate`,
     );
   });
 

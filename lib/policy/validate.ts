@@ -20,7 +20,13 @@ function getAjv(): Ajv {
   if (ajv) return ajv;
   // strictTypes is off for one reason: Kubernetes' int-or-string puts `pattern` beside an
   // untyped anyOf (it applies to the string branch), which ajv's type strictness refuses.
-  ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictTypes: false, allowUnionTypes: true });
+  ajv = new Ajv({
+    allErrors: true,
+    useDefaults: true,
+    strict: true,
+    strictTypes: false,
+    allowUnionTypes: true,
+  });
   for (const keyword of [
     'x-kubernetes-validations',
     'x-kubernetes-list-type',
