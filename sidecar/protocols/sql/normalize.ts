@@ -436,8 +436,27 @@ function tableOf(tokens: Token[], op: string, at: number): string | undefined {
   return found.name;
 }
 
+/**
+ * Statements repeat (ORMs and drivers send the same parameterized text again and again):
+ * results are cached by text. Bounded: cleared when full, only short statements kept.
+ */
+const CACHE_ENTRIES = 1024;
+const CACHE_MAX_SQL = 2048;
+const cache = new Map<string, SqlInfo>();
+
 /** Normalizes one statement (or a `;`-separated batch) and extracts operation and table. */
 export function analyzeSql(sql: string, options: NormalizeOptions): SqlInfo {
+  if (sql.length > CACHE_MAX_SQL || options.maxLength !== undefined) return analyzeUncached(sql, options);
+  const key = `${options.dialect === 'mysql' ? 'm' : 'p'}${sql}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) return { ...hit };
+  const info = analyzeUncached(sql, options);
+  if (cache.size >= CACHE_ENTRIES) cache.clear();
+  cache.set(key, info);
+  return { ...info };
+}
+
+function analyzeUncached(sql: string, options: NormalizeOptions): SqlInfo {
   const maxLength = options.maxLength ?? DEFAULT_MAX_LENGTH;
   const { out, tokens } = scan(sql, options.dialect, maxLength);
   const normalized = out.replace(IN_LIST, 'IN (?)').replace(REPEATED_TUPLES, '$1');
