@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { bytes, TcpFlow, writePcap } from '../test/harness/pcap.ts';
 import { runSidecar, type Sidecar, type SidecarOptions } from './index.ts';
 import * as wire from './llm/testdata/wire.ts';
+import { pg } from './protocols/postgres/fixtures.ts';
 import { truncateUtf8 } from './run.ts';
 import { validateSignal } from './signal/index.ts';
 import { LLM_CONTENT_MAX_BYTES, type Signal, type TransactionSignal } from './signal/types.ts';
@@ -521,4 +522,33 @@ test('a missing rules file: defaults first, then the file once it appears (TLS k
   assert.equal(all.length, 2);
   assert.deepEqual(all[1]?.tls, { sni: 'server', version: '1.3', decrypted: true });
   assert.equal(all[1]?.policy, 'late');
+});
+
+test('database and gRPC metrics come out of the sidecar, SQL labels normalized', async (t) => {
+  const flow = new TcpFlow({ client: ['10.1.0.5', 40200], server: ['10.9.0.2', 5432] }).handshake();
+  flow
+    .send('client', pg().startup({ user: 'agent', database: 'app' }).build())
+    .advance(1)
+    .send('server', pg().authOk().ready().build())
+    .advance(1)
+    .send('client', pg().query("SELECT * FROM users WHERE email = 'a@b.c'").build())
+    .advance(3)
+    .send('server', pg().rowDescription(['id']).dataRow(['1']).commandComplete('SELECT 1').ready().build())
+    .advance(1)
+    .send('client', pg().query("INSERT INTO users VALUES (2, 'x')").build())
+    .advance(2)
+    .send('server', pg().error('23505', 'duplicate key').ready().build())
+    .advance(1)
+    .close();
+  const { signals, metrics } = await replay(t, [flow], 'version: 1\n');
+  assert.deepEqual(
+    signals.map((s) => [s.protocol, s.db?.operation, s.status]),
+    [
+      ['postgres', 'SELECT', 'ok'],
+      ['postgres', 'INSERT', '23505'],
+    ],
+  );
+  assert.match(metrics, /axom_db_[a-z_]+\{[^}]*statement="SELECT \* FROM users WHERE email = \?"[^}]*\} 1/);
+  assert.match(metrics, /axom_db_client_errors_total\{system="postgresql",code="23505"\} 1/);
+  assert.ok(!metrics.includes('a@b.c'), 'literals never reach a label');
 });

@@ -31,7 +31,9 @@ import {
 } from './metrics/index.ts';
 import { createNdjsonOutput, type NdjsonOutput } from './output/index.ts';
 import { createPipeline, type Pipeline } from './pipeline/index.ts';
+import { registerGrpcMetrics } from './protocols/grpc/index.ts';
 import { createRegistry, registry as protocolRegistry } from './protocols/registry.ts';
+import { registerDbMetrics } from './protocols/sql/index.ts';
 import type { ConnectionInfo, ProtocolDefinition, Transaction } from './protocols/types.ts';
 import { createRedactor, type Redactor } from './redact/index.ts';
 import { compileRules, type RulesEngine } from './rules/index.ts';
@@ -580,12 +582,14 @@ function bindPipelineMetrics(metrics: SidecarMetrics, pipeline: Pipeline): void 
 }
 
 /**
- * The built-in LLM and MCP metering: rules.yaml `llm` (enabled, providers, mcp,
+ * The built-in LLM and MCP metering, plus the database and gRPC metrics: rules.yaml `llm` (enabled, providers, mcp,
  * captureContent) is read per transaction, so a reload switches them; both share one set of
  * LLM metrics (axom_llm_*, gen_ai_client_*, axom_mcp_*) in the sidecar's registry.
  */
 export function builtinEnrichers(ctx: EnricherContext): Enricher[] {
   const llmMetrics = registerLlmMetrics(ctx.registry);
+  const dbMetrics = registerDbMetrics(ctx.registry);
+  const grpcMetrics = registerGrpcMetrics(ctx.registry);
   const onContent = (signal: TransactionSignal, content: LlmContent): void => {
     if (signal.llm === undefined) return;
     const bounded: LlmContent = {};
@@ -611,6 +615,11 @@ export function builtinEnrichers(ctx: EnricherContext): Enricher[] {
     (tx, conn, signal) => {
       current();
       mcp(tx, conn, signal);
+    },
+    // Per-protocol metrics that need more than the signal: normalized SQL labels, gRPC method.
+    (tx) => {
+      if (tx.db !== undefined) dbMetrics.observe(tx);
+      else if (tx.grpc !== undefined) grpcMetrics.observe(tx);
     },
   ];
 }
