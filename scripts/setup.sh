@@ -54,7 +54,10 @@ if [[ -d .tools/node/include/node ]]; then export npm_config_nodedir="$root/.too
 stamp=node_modules/.axom-installed
 if [[ ! -f $stamp || package-lock.json -nt $stamp || $(cat $stamp 2>/dev/null) != "$(node --version)" ]]; then
   log "installing npm dependencies"
-  if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  # Not `npm ci`: the registry this project installs from lacks some platform builds of
+  # optional dependencies (biome's win32/darwin/musl binaries), so the lock file cannot list
+  # them and npm ci refuses it. `npm install --no-save` installs exactly what the lock says.
+  npm install --no-audit --no-fund --no-save
   node --version >"$stamp"
 fi
 
