@@ -7,11 +7,30 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { commonFlags, defineCommand } from '../cli/command.ts';
 import { UsageError } from '../lib/errors.ts';
 import type { FlagValues } from '../lib/flags.ts';
-import { createLogger, type Logger } from '../lib/log.ts';
+import { createLogger, LOG_LEVELS, type Logger } from '../lib/log.ts';
 import { OPERATOR_METRICS_PORT, OPERATOR_WEBHOOK_PORT } from '../lib/names.ts';
+import { DEFAULT_SIDECAR_RESOURCES, quantityProblem } from '../webhook/index.ts';
+import { DEFAULT_WEBHOOK_CONFIGURATION_NAME } from './certs/index.ts';
 import { OperatorMetrics } from './metrics.ts';
 import { startOperator } from './operator.ts';
-import { startWebhookServing, type WebhookServing } from './webhook.ts';
+import {
+  admissionSettingsFromFlags,
+  DEFAULT_WEBHOOK_TLS_SECRET,
+  startWebhookServing,
+  type WebhookServing,
+} from './webhook.ts';
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes object name (RFC 1123 subdomain); `optional` also lets an empty value through. */
+function objectName(optional: boolean): (value: string) => string | undefined {
+  return (value) => {
+    if (optional && value === '') return undefined;
+    return value.length <= 253 && DNS_SUBDOMAIN.test(value)
+      ? undefined
+      : `expected a Kubernetes object name (lowercase letters, digits, '-' and '.'), got ${JSON.stringify(value)}`;
+  };
+}
 
 const flags = {
   ...commonFlags,
@@ -91,6 +110,32 @@ const flags = {
     description: 'Service in front of the webhook (its DNS names go into the self-signed certificate)',
     env: 'AXOM_WEBHOOK_SERVICE',
     default: 'axom-observer-webhook',
+    validate: objectName(false),
+  },
+  // Named per release by the chart, so that two installations in one cluster keep apart.
+  'mutating-webhook-name': {
+    type: 'string',
+    description:
+      'MutatingWebhookConfiguration whose caBundle the operator keeps current (self-signed mode), or which it registers (--webhook-url)',
+    env: 'AXOM_MUTATING_WEBHOOK_NAME',
+    default: DEFAULT_WEBHOOK_CONFIGURATION_NAME,
+    validate: objectName(false),
+  },
+  'validating-webhook-name': {
+    type: 'string',
+    description:
+      'ValidatingWebhookConfiguration whose caBundle the operator keeps current or which it registers; empty: none',
+    env: 'AXOM_VALIDATING_WEBHOOK_NAME',
+    default: DEFAULT_WEBHOOK_CONFIGURATION_NAME,
+    validate: objectName(true),
+  },
+  'cert-secret-name': {
+    type: 'string',
+    description:
+      "self-signed mode: Secret in the operator's namespace that holds the webhook CA and serving certificate",
+    env: 'AXOM_CERT_SECRET_NAME',
+    default: DEFAULT_WEBHOOK_TLS_SECRET,
+    validate: objectName(false),
   },
   'cert-mode': {
     type: 'string',
@@ -117,6 +162,40 @@ const flags = {
     env: 'AXOM_SIDECAR_IMAGE_PULL_POLICY',
     default: 'IfNotPresent',
     choices: ['Always', 'IfNotPresent', 'Never'],
+  },
+  'sidecar-cpu-request': {
+    type: 'string',
+    description: "the sidecar's CPU request unless its policy sets one (empty: none)",
+    env: 'AXOM_SIDECAR_CPU_REQUEST',
+    default: DEFAULT_SIDECAR_RESOURCES.requests?.cpu ?? '',
+    validate: quantityProblem,
+  },
+  'sidecar-memory-request': {
+    type: 'string',
+    description: "the sidecar's memory request unless its policy sets one (empty: none)",
+    env: 'AXOM_SIDECAR_MEMORY_REQUEST',
+    default: DEFAULT_SIDECAR_RESOURCES.requests?.memory ?? '',
+    validate: quantityProblem,
+  },
+  'sidecar-cpu-limit': {
+    type: 'string',
+    description: "the sidecar's CPU limit unless its policy sets one (empty: none)",
+    env: 'AXOM_SIDECAR_CPU_LIMIT',
+    default: DEFAULT_SIDECAR_RESOURCES.limits?.cpu ?? '',
+    validate: quantityProblem,
+  },
+  'sidecar-memory-limit': {
+    type: 'string',
+    description: "the sidecar's memory limit unless its policy sets one (empty: none)",
+    env: 'AXOM_SIDECAR_MEMORY_LIMIT',
+    default: DEFAULT_SIDECAR_RESOURCES.limits?.memory ?? '',
+    validate: quantityProblem,
+  },
+  'sidecar-log-level': {
+    type: 'string',
+    description: "the injected sidecar's log level (AXOM_LOG_LEVEL); the sidecar's own default when unset",
+    env: 'AXOM_SIDECAR_LOG_LEVEL',
+    choices: LOG_LEVELS,
   },
   'native-sidecar': {
     type: 'string',
@@ -209,6 +288,8 @@ export const command = defineCommand({
   flags,
   async run(values) {
     const log = createLogger({ level: values['log-level'] as never, name: 'operator' });
+    // Sidecar settings that could only fail at the first admission are refused now (exit 2).
+    if (values.webhook) admissionSettingsFromFlags(values);
     const kubeConfig = loadKubeConfig(values.kubeconfig);
     const stop = termination(log);
 

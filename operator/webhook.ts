@@ -9,14 +9,15 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/log.ts';
 import {
+  type AdmissionSettings,
   defaultAdmissionSettings,
   type NativeSidecarMode,
+  sidecarResourcesFrom,
   startAdmissionServer,
   startNamespaceCache,
   startPolicyCache,
 } from '../webhook/index.ts';
 import {
-  DEFAULT_WEBHOOK_CONFIGURATION_NAME,
   registerUrlWebhooks,
   startSelfSignedCertificates,
   type TlsSource,
@@ -35,10 +36,19 @@ export interface WebhookFlags {
   'webhook-port': number;
   'webhook-url'?: string | undefined;
   'webhook-service': string;
+  'mutating-webhook-name': string;
+  /** Empty: no validating webhook configuration. */
+  'validating-webhook-name': string;
+  'cert-secret-name': string;
   'cert-mode': string;
   'cert-dir': string;
   'sidecar-image': string;
   'sidecar-image-pull-policy': string;
+  'sidecar-cpu-request': string;
+  'sidecar-memory-request': string;
+  'sidecar-cpu-limit': string;
+  'sidecar-memory-limit': string;
+  'sidecar-log-level'?: string | undefined;
   'native-sidecar': string;
   'excluded-namespaces': string[];
 }
@@ -56,7 +66,37 @@ async function serverVersion(client: KubeClient): Promise<{ major: number; minor
   }
 }
 
-export const WEBHOOK_TLS_SECRET = 'axom-observer-webhook-tls';
+/** Default of --cert-secret-name; the chart passes `<fullname>-webhook-tls`. */
+export const DEFAULT_WEBHOOK_TLS_SECRET = 'axom-observer-webhook-tls';
+
+/** The webhook configurations this process looks after, from the name flags. */
+function configurationNames(flags: WebhookFlags): { mutating: string[]; validating: string[] } {
+  const validating = flags['validating-webhook-name'];
+  return { mutating: [flags['mutating-webhook-name']], validating: validating ? [validating] : [] };
+}
+
+/** Admission settings from the flags; throws UsageError on bad sidecar resources. */
+export function admissionSettingsFromFlags(
+  flags: WebhookFlags,
+  serverVersion?: { major: number; minor: number },
+): AdmissionSettings {
+  const logLevel = flags['sidecar-log-level'];
+  return defaultAdmissionSettings({
+    namespace: flags['operator-namespace'],
+    sidecarImage: flags['sidecar-image'],
+    sidecarImagePullPolicy: flags['sidecar-image-pull-policy'] as AdmissionSettings['sidecarImagePullPolicy'],
+    sidecarResources: sidecarResourcesFrom({
+      cpuRequest: flags['sidecar-cpu-request'],
+      memoryRequest: flags['sidecar-memory-request'],
+      cpuLimit: flags['sidecar-cpu-limit'],
+      memoryLimit: flags['sidecar-memory-limit'],
+    }),
+    nativeSidecar: flags['native-sidecar'] as NativeSidecarMode,
+    excludedNamespaces: flags['excluded-namespaces'],
+    ...(serverVersion ? { serverVersion } : {}),
+    ...(logLevel ? { sidecarLogLevel: logLevel } : {}),
+  });
+}
 
 interface TlsProvider {
   source: TlsSource;
@@ -80,20 +120,13 @@ async function tlsProviderFor(
   const manager = await startSelfSignedCertificates({
     kubeConfig,
     namespace: flags['operator-namespace'],
-    secretName: WEBHOOK_TLS_SECRET,
+    secretName: flags['cert-secret-name'],
     serviceName: flags['webhook-service'],
     ...(host && !isIp ? { extraDnsNames: [host] } : {}),
     ...(host && isIp ? { ipAddresses: [host] } : {}),
     // In-cluster, the chart creates the configurations and we keep their caBundle current;
     // outside, registerUrlWebhooks below writes them with the CA.
-    ...(url
-      ? {}
-      : {
-          webhooks: {
-            mutating: [DEFAULT_WEBHOOK_CONFIGURATION_NAME],
-            validating: [DEFAULT_WEBHOOK_CONFIGURATION_NAME],
-          },
-        }),
+    ...(url ? {} : { webhooks: configurationNames(flags) }),
     log,
   });
   return { source: manager, caBundle: () => manager.caBundle(), stop: () => manager.stop() };
@@ -112,14 +145,7 @@ export async function startWebhookServing(
   let server: Awaited<ReturnType<typeof startAdmissionServer>>;
   try {
     await Promise.all([policies.synced(60_000), namespaces.synced(60_000)]);
-    const settings = defaultAdmissionSettings({
-      namespace: flags['operator-namespace'],
-      sidecarImage: flags['sidecar-image'],
-      sidecarImagePullPolicy: flags['sidecar-image-pull-policy'] as 'IfNotPresent',
-      nativeSidecar: flags['native-sidecar'] as NativeSidecarMode,
-      excludedNamespaces: flags['excluded-namespaces'],
-      serverVersion: await serverVersion(client),
-    });
+    const settings = admissionSettingsFromFlags(flags, await serverVersion(client));
     server = await startAdmissionServer({
       port: flags['webhook-port'],
       tls: tls.source,
@@ -144,6 +170,9 @@ export async function startWebhookServing(
       await registerUrlWebhooks(kubeConfig, {
         url,
         caBundle: tls.caBundle(),
+        mutatingName: flags['mutating-webhook-name'],
+        validatingName: flags['validating-webhook-name'] || undefined,
+        validating: flags['validating-webhook-name'] !== '',
         // Fail open: a pod is never blocked because the operator is away; the controller
         // reports pods that missed their sidecar.
         failurePolicy: 'Ignore',

@@ -40,7 +40,14 @@ export {
   selectPolicy,
 } from './predicates.ts';
 export { type AdmissionServer, type AdmissionServerOptions, startAdmissionServer } from './server.ts';
-export { DEFAULT_SIDECAR_RESOURCES, defaultAdmissionSettings, SYSTEM_NAMESPACES } from './settings.ts';
+export {
+  DEFAULT_SIDECAR_RESOURCES,
+  defaultAdmissionSettings,
+  quantityProblem,
+  type SidecarResourceQuantities,
+  SYSTEM_NAMESPACES,
+  sidecarResourcesFrom,
+} from './settings.ts';
 export type {
   AdmissionSettings,
   MutationInput,

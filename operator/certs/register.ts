@@ -32,6 +32,8 @@ export interface WebhookConfigurationOptions {
   failurePolicy?: 'Ignore' | 'Fail';
   mutatingName?: string;
   validatingName?: string;
+  /** Register the validating configuration too (default true). */
+  validating?: boolean;
   /** Namespaces the API server does not even send (the operator's, kube-system, ...). */
   excludedNamespaces?: readonly string[];
   timeoutSeconds?: number;
@@ -147,11 +149,11 @@ async function upsert<T extends { metadata?: { resourceVersion?: string } }>(
   }
 }
 
-/** Creates or replaces both configurations; returns their names. */
+/** Creates or replaces both configurations (the mutating one only with validating: false); returns their names. */
 export async function registerUrlWebhooks(
   kubeConfig: KubeConfig,
   o: WebhookConfigurationOptions,
-): Promise<{ mutating: string; validating: string }> {
+): Promise<{ mutating: string; validating: string | undefined }> {
   const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
   const m = mutatingWebhookConfiguration(o);
   const v = validatingWebhookConfiguration(o);
@@ -166,6 +168,7 @@ export async function registerUrlWebhooks(
         body: { ...m, metadata: { ...m.metadata, resourceVersion } },
       }),
   );
+  if (o.validating === false) return { mutating: mName, validating: undefined };
   await upsert(
     () => api.readValidatingWebhookConfiguration({ name: vName }),
     () => api.createValidatingWebhookConfiguration({ body: v }),

@@ -7,13 +7,17 @@
  * their ConfigMap and Secret, hold its Lease and serve both admission webhooks — with not one
  * request refused, so the roles are enough; and the ServiceAccount may do nothing else that
  * matters, so they are tight.
+ *
+ * The release is not called axom-observer, so every cluster-scoped and certificate name comes
+ * from the release (what lets two releases share a cluster) and reaches the operator only
+ * through the flags the chart passes. The controller and operator suites under the same
+ * identity are chart-rbac-suite.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { dump } from 'js-yaml';
 import {
   ANNOTATION_INJECT,
   ANNOTATION_POLICY,
@@ -25,20 +29,28 @@ import {
   SIDECAR_CONTAINER_NAME,
 } from '../../lib/names.ts';
 import { DEFAULT_WEBHOOK_CONFIGURATION_NAME } from '../../operator/certs/index.ts';
+import { DEFAULT_WEBHOOK_TLS_SECRET } from '../../operator/webhook.ts';
 import { REPO_ROOT } from '../harness/binaries.ts';
 import { type ControlPlane, freePort, startControlPlane, statusMessage } from '../harness/controlplane.ts';
-import { runKubectl, waitFor } from '../harness/kube.ts';
+import { waitFor } from '../harness/kube.ts';
 import { ManagedProcess } from '../harness/process.ts';
-import { CHART_DIR, find, type Manifest, NAMESPACE, RELEASE, render } from './chart-render.ts';
+import { type ChartIdentity, installChartIdentity, refusedRequestLines } from './chart-identity.ts';
+import { CHART_DIR, type Manifest, NAMESPACE } from './chart-render.ts';
 
 const TEAM = 'team-a';
-const SA_USER = `system:serviceaccount:${NAMESPACE}:${RELEASE}`;
-const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+/** Not the chart's name, so that no derived name equals an operator default. */
+const RELEASE = 'obs-a';
+const FULLNAME = `${RELEASE}-axom-observer`;
 const CENTRAL_KEY = 'central-key-value-for-test';
+/** Non-default sidecar settings, to see them reach an injected pod. */
+const SIDECAR_VALUES = {
+  sidecar: { resources: { requests: { cpu: '20m' }, limits: { cpu: '' } }, logLevel: 'debug' },
+};
 
 describe('the operator under the chart RBAC (impersonating its ServiceAccount)', () => {
   let cp: ControlPlane;
   let dir: string;
+  let chart: ChartIdentity;
   let operator: ManagedProcess | undefined;
   let metricsPort = 0;
 
@@ -56,69 +68,36 @@ describe('the operator under the chart RBAC (impersonating its ServiceAccount)',
     dir = mkdtempSync(join(tmpdir(), 'axom-chart-rbac-'));
     cp = await startControlPlane();
     await cp.installCrds([join(CHART_DIR, 'crds/observationpolicy.yaml')]);
-    for (const ns of [NAMESPACE, TEAM]) await must('POST', '/api/v1/namespaces', { metadata: { name: ns } });
+    await must('POST', '/api/v1/namespaces', { metadata: { name: TEAM } });
 
     const webhookPort = await freePort();
     metricsPort = await freePort();
 
-    // The chart's RBAC and webhook configurations, as `helm install` would create them; the
-    // webhooks' clientConfig points at this process instead of the in-cluster Service. As in the
-    // chart's default certificate mode, caBundle is left to the operator.
-    const docs = await render();
-    const hooks = docs.filter((d) => /WebhookConfiguration$/.test(d.kind));
-    for (const cfg of hooks) {
-      for (const w of cfg.webhooks)
-        w.clientConfig = { url: `https://localhost:${webhookPort}${w.clientConfig.service.path}` };
-    }
-    const manifests = [...docs.filter((d) => RBAC_KINDS.has(d.kind)), ...hooks];
-    const file = join(dir, 'chart.yaml');
-    writeFileSync(file, manifests.map((d) => dump(d, { noRefs: true })).join('---\n'));
-    const applied = await runKubectl(cp, ['apply', '--server-side', '--field-manager=helm', '-f', file]);
-    assert.equal(applied.code, 0, applied.stderr);
+    // The chart's RBAC and a real token of its ServiceAccount; then its webhook configurations,
+    // as `helm install` would create them, with clientConfig pointing at this process instead of
+    // the in-cluster Service. As in the chart's default certificate mode, caBundle is left to
+    // the operator.
+    chart = await installChartIdentity(cp, {
+      release: RELEASE,
+      namespace: NAMESPACE,
+      values: SIDECAR_VALUES,
+    });
+    await chart.applyWebhookConfigurations(`https://localhost:${webhookPort}`);
 
     // The central API key, in the release namespace, where the chart tells the operator to look.
     await must('POST', `/api/v1/namespaces/${NAMESPACE}/secrets`, {
-      metadata: { name: `${RELEASE}-api-key` },
+      metadata: { name: chart.names.centralSecret },
       stringData: { 'api-key': CENTRAL_KEY },
     });
 
-    // A real token of the chart's ServiceAccount.
-    const tr = await must('POST', `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/${RELEASE}/token`, {
-      apiVersion: 'authentication.k8s.io/v1',
-      kind: 'TokenRequest',
-      spec: { expirationSeconds: 3600 },
-    });
-    const kubeconfig = join(dir, 'sa.kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      dump({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          {
-            name: 'c',
-            cluster: {
-              server: cp.server,
-              'certificate-authority-data': Buffer.from(cp.ca.certPem).toString('base64'),
-            },
-          },
-        ],
-        users: [{ name: RELEASE, user: { token: tr.status.token } }],
-        contexts: [{ name: 'sa', context: { cluster: 'c', user: RELEASE, namespace: NAMESPACE } }],
-        'current-context': 'sa',
-      }),
-      { mode: 0o600 },
-    );
-
     // The Deployment's own arguments, then what running outside the cluster needs.
-    const args = find(docs, 'Deployment', RELEASE).spec.template.spec.containers[0].args as string[];
     operator = new ManagedProcess({
       name: 'operator',
       command: process.execPath,
       args: [
         join(REPO_ROOT, 'cli/main.ts'),
-        ...args,
-        `--kubeconfig=${kubeconfig}`,
+        ...chart.deploymentArgs,
+        `--kubeconfig=${chart.kubeconfigPath}`,
         // The chart's default (--cert-mode=self-signed) stays: the operator makes its CA and serving
         // certificate in a Secret and brings the webhook configurations up to date, all under the
         // chart's RBAC. Outside the cluster it names this process's URL in them.
@@ -150,6 +129,7 @@ describe('the operator under the chart RBAC (impersonating its ServiceAccount)',
   after(async () => {
     await operator?.stop();
     await cp?.stop();
+    chart?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -172,16 +152,40 @@ describe('the operator under the chart RBAC (impersonating its ServiceAccount)',
       { what: `policy ${name} Ready=True`, timeoutMs: 30_000 },
     );
 
+  it('takes every object name from the release, through the flags the chart passes', () => {
+    assert.deepEqual(chart.names, {
+      mutatingWebhook: FULLNAME,
+      validatingWebhook: FULLNAME,
+      lease: `${FULLNAME}-operator`,
+      certSecret: `${FULLNAME}-webhook-tls`,
+      webhookService: `${FULLNAME}-webhook`,
+      centralSecret: `${FULLNAME}-api-key`,
+    });
+    assert.equal(chart.serviceAccount, FULLNAME);
+    assert.notEqual(FULLNAME, DEFAULT_WEBHOOK_CONFIGURATION_NAME);
+  });
+
   it("provisions its webhook certificate and writes the CA into the chart's webhook configurations", async () => {
-    const secret = await must('GET', `/api/v1/namespaces/${NAMESPACE}/secrets/axom-observer-webhook-tls`);
+    const secret = await must('GET', `/api/v1/namespaces/${NAMESPACE}/secrets/${chart.names.certSecret}`);
     assert.ok(secret.data['tls.crt'] && secret.data['tls.key']);
-    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
-      const cfg = await must(
+    // Nothing under the default names: the operator followed the flags.
+    const stray = await cp.request(
+      'GET',
+      `/api/v1/namespaces/${NAMESPACE}/secrets/${DEFAULT_WEBHOOK_TLS_SECRET}`,
+    );
+    assert.equal(stray.status, 404);
+    for (const [kind, name] of [
+      ['mutatingwebhookconfigurations', chart.names.mutatingWebhook],
+      ['validatingwebhookconfigurations', chart.names.validatingWebhook],
+    ] as const) {
+      const cfg = await must('GET', `/apis/admissionregistration.k8s.io/v1/${kind}/${name}`);
+      assert.equal(cfg.webhooks.length, 1);
+      assert.ok(cfg.webhooks[0].clientConfig.caBundle, `${kind} has no caBundle`);
+      const other = await cp.request(
         'GET',
         `/apis/admissionregistration.k8s.io/v1/${kind}/${DEFAULT_WEBHOOK_CONFIGURATION_NAME}`,
       );
-      assert.equal(cfg.webhooks.length, 1);
-      assert.ok(cfg.webhooks[0].clientConfig.caBundle, `${kind} has no caBundle`);
+      assert.equal(other.status, 404, `${kind}/${DEFAULT_WEBHOOK_CONFIGURATION_NAME} was created`);
     }
   });
 
@@ -190,7 +194,7 @@ describe('the operator under the chart RBAC (impersonating its ServiceAccount)',
       async () => {
         const res = await cp.request(
           'GET',
-          `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/${RELEASE}-operator`,
+          `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/${chart.names.lease}`,
         );
         return res.status === 200 && res.body.spec?.holderIdentity ? res.body : undefined;
       },
@@ -242,9 +246,16 @@ describe('the operator under the chart RBAC (impersonating its ServiceAccount)',
     });
     const injected = await must('POST', `/api/v1/namespaces/${TEAM}/pods`, pod('agent'));
     const all = [...(injected.spec.initContainers ?? []), ...injected.spec.containers];
+    const sidecar = all.find((c: Manifest) => c.name === SIDECAR_CONTAINER_NAME);
+    assert.ok(sidecar, JSON.stringify(injected.spec));
+    // The chart's sidecar values, through the operator's flags: an empty limit is left out.
+    assert.deepEqual(sidecar.resources, {
+      requests: { cpu: '20m', memory: '64Mi' },
+      limits: { memory: '256Mi' },
+    });
     assert.ok(
-      all.some((c: Manifest) => c.name === SIDECAR_CONTAINER_NAME),
-      JSON.stringify(injected.spec),
+      sidecar.env.some((e: Manifest) => e.name === 'AXOM_LOG_LEVEL' && e.value === 'debug'),
+      JSON.stringify(sidecar.env),
     );
     assert.equal(injected.metadata.annotations[ANNOTATION_STATUS], 'injected');
     assert.equal(injected.metadata.annotations[ANNOTATION_POLICY], 'minimal');
@@ -265,10 +276,7 @@ describe('the operator under the chart RBAC (impersonating its ServiceAccount)',
 
   it('was never refused by the API server (the roles are enough)', async () => {
     const text = await metrics();
-    const refused = text
-      .split('\n')
-      .filter((l) => /^axom_operator_api_requests_total\{.*code="40[13]"/.test(l));
-    assert.deepEqual(refused, [], 'requests refused under the chart RBAC');
+    assert.deepEqual(refusedRequestLines(text), [], 'requests refused under the chart RBAC');
     assert.match(text, /^axom_operator_api_requests_total\{/m);
     assert.match(text, /^axom_admission_requests_total\{webhook="mutate",result="injected"\} 1/m);
     const log = readFileSync(join(dir, 'operator.log'), 'utf8');
@@ -281,27 +289,29 @@ describe('the operator under the chart RBAC (impersonating its ServiceAccount)',
       const res = await must('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SubjectAccessReview',
-        spec: {
-          user: SA_USER,
-          groups: ['system:serviceaccounts', `system:serviceaccounts:${NAMESPACE}`],
-          resourceAttributes: attrs,
-        },
+        spec: { user: chart.user, groups: chart.groups, resourceAttributes: attrs },
       });
       return res.status.allowed === true;
     };
     // What it uses.
     assert.ok(await can({ verb: 'watch', group: 'observer.axom.ai', resource: 'observationpolicies' }));
     assert.ok(
-      await can({ verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: NAMESPACE }),
-    );
-    assert.ok(
       await can({
         verb: 'update',
-        group: 'admissionregistration.k8s.io',
-        resource: 'mutatingwebhookconfigurations',
-        name: DEFAULT_WEBHOOK_CONFIGURATION_NAME,
+        group: 'coordination.k8s.io',
+        resource: 'leases',
+        namespace: NAMESPACE,
+        name: chart.names.lease,
       }),
     );
+    assert.ok(
+      await can({ verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: NAMESPACE }),
+    );
+    for (const resource of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+      assert.ok(
+        await can({ verb: 'update', group: 'admissionregistration.k8s.io', resource, name: FULLNAME }),
+      );
+    }
     // What it must not be able to do.
     const denied: Array<Record<string, string>> = [
       { verb: 'create', resource: 'pods', namespace: TEAM },
@@ -314,6 +324,26 @@ describe('the operator under the chart RBAC (impersonating its ServiceAccount)',
         group: 'admissionregistration.k8s.io',
         resource: 'mutatingwebhookconfigurations',
         name: 'someone-else',
+      },
+      // Another release's configurations and Lease (the default release's names).
+      {
+        verb: 'update',
+        group: 'admissionregistration.k8s.io',
+        resource: 'mutatingwebhookconfigurations',
+        name: DEFAULT_WEBHOOK_CONFIGURATION_NAME,
+      },
+      {
+        verb: 'update',
+        group: 'admissionregistration.k8s.io',
+        resource: 'validatingwebhookconfigurations',
+        name: DEFAULT_WEBHOOK_CONFIGURATION_NAME,
+      },
+      {
+        verb: 'update',
+        group: 'coordination.k8s.io',
+        resource: 'leases',
+        namespace: NAMESPACE,
+        name: 'axom-observer-operator',
       },
       { verb: 'create', group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations' },
       { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
@@ -331,7 +361,7 @@ describe('the operator under the chart RBAC (impersonating its ServiceAccount)',
     assert.equal(await operator.exited, 0, operator.tail(20));
     const lease = await must(
       'GET',
-      `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/${RELEASE}-operator`,
+      `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/${chart.names.lease}`,
     );
     assert.ok(!lease.spec.holderIdentity, `lease still held by ${lease.spec.holderIdentity}`);
   });

@@ -25,7 +25,9 @@ import {
 import { DEFAULT_WEBHOOK_CONFIGURATION_NAME as WEBHOOK_CONFIGURATION } from '../../operator/certs/index.ts';
 import { command as operatorCommand } from '../../operator/command.ts';
 import { RESOURCES } from '../../operator/kube/types.ts';
+import { DEFAULT_WEBHOOK_TLS_SECRET } from '../../operator/webhook.ts';
 import { generatedFiles } from '../../scripts/generate.ts';
+import { DEFAULT_SIDECAR_RESOURCES } from '../../webhook/index.ts';
 import { REPO_ROOT } from '../harness/binaries.ts';
 import { type ControlPlane, startControlPlane } from '../harness/controlplane.ts';
 import { runKubectl } from '../harness/kube.ts';
@@ -76,7 +78,11 @@ const NON_DEFAULT = {
     objectSelector: { matchLabels: { 'axom.ai/observe': 'yes' } },
   },
   certificates: { mode: 'certManager' },
-  sidecar: { nativeSidecar: 'never' },
+  sidecar: {
+    nativeSidecar: 'never',
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '', memory: '1Gi' } },
+    logLevel: 'debug',
+  },
   apiKey: { value: 'sk-test-not-a-real-key', key: 'token' },
   metrics: {
     serviceMonitor: { enabled: true, labels: { release: 'prom' } },
@@ -214,7 +220,14 @@ describe('helm chart: lint and render', () => {
     assert.equal(w.failurePolicy, 'Ignore');
     const off = await render({ webhook: { validating: { enabled: false } } });
     assert.ok(!kinds(off).includes('ValidatingWebhookConfiguration'));
-    assert.equal(flagValue(containerArgs(off), 'validating-webhook-configuration'), undefined);
+    // The operator is told there is none, and may not touch any.
+    assert.equal(flagValue(containerArgs(off), 'validating-webhook-name'), '');
+    assert.equal(
+      parseFlags(operatorCommand.flags, containerArgs(off).slice(1), {}).values['validating-webhook-name'],
+      '',
+    );
+    const offRules = find(off, 'ClusterRole').rules as Manifest[];
+    assert.ok(!offRules.some((r) => r.resources.includes('validatingwebhookconfigurations')));
   });
 
   it('Deployment: 2 replicas with leader election, probes, resources, non-root read-only, anti-affinity', async () => {
@@ -267,6 +280,18 @@ describe('helm chart: lint and render', () => {
       assert.equal(parsed['webhook-service'], svc.metadata.name);
       assert.equal(parsed['leader-elect'], true);
       assert.equal(parsed['lease-duration'], 15_000);
+      // Release-derived names: the configurations, the Lease and the certificate Secret.
+      assert.equal(parsed['mutating-webhook-name'], find(docs, 'MutatingWebhookConfiguration').metadata.name);
+      assert.equal(
+        parsed['validating-webhook-name'],
+        find(docs, 'ValidatingWebhookConfiguration').metadata.name,
+      );
+      const fullname = find(docs, 'Deployment').metadata.name;
+      assert.equal(parsed['lease-name'], `${fullname}-operator`);
+      // The operator writes the certificate Secret only in self-signed mode; cert-manager's is mounted.
+      if (parsed['cert-mode'] === 'self-signed')
+        assert.equal(parsed['cert-secret-name'], `${fullname}-webhook-tls`);
+      else assert.equal(flagValue(args, 'cert-secret-name'), undefined);
       assert.deepEqual(
         parsed['excluded-namespaces'],
         (values ?? { webhook: {} }).webhook.excludedNamespaces ?? SYSTEM_NAMESPACES,
@@ -281,10 +306,59 @@ describe('helm chart: lint and render', () => {
     assert.equal(nd['sidecar-image'], `registry.example.com/axom/sidecar@sha256:${'a'.repeat(64)}`);
     assert.equal(nd['sidecar-image-pull-policy'], 'Always');
     assert.equal(nd['native-sidecar'], 'never');
+    assert.equal(nd['sidecar-cpu-request'], '100m');
+    assert.equal(nd['sidecar-memory-request'], '128Mi');
+    assert.equal(nd['sidecar-cpu-limit'], '');
+    assert.equal(nd['sidecar-memory-limit'], '1Gi');
+    assert.equal(nd['sidecar-log-level'], 'debug');
+    assert.equal(nd['mutating-webhook-name'], 'obs');
+    assert.equal(nd['validating-webhook-name'], 'obs');
+    // The default install gives the sidecar what the webhook would use without any flag.
+    const dd = parseFlags(operatorCommand.flags, containerArgs(await render()).slice(1), {}).values;
+    assert.deepEqual(
+      {
+        requests: { cpu: dd['sidecar-cpu-request'], memory: dd['sidecar-memory-request'] },
+        limits: { cpu: dd['sidecar-cpu-limit'], memory: dd['sidecar-memory-limit'] },
+      },
+      DEFAULT_SIDECAR_RESOURCES,
+    );
+    assert.equal(dd['sidecar-log-level'], undefined);
+    assert.equal(dd['cert-secret-name'], DEFAULT_WEBHOOK_TLS_SECRET);
+    assert.equal(dd['mutating-webhook-name'], WEBHOOK_CONFIGURATION);
     assert.equal(nd['central-secret-name'], 'obs-api-key');
     assert.equal(nd['central-secret-key'], 'token');
     assert.equal(nd.workers, 8);
     assert.equal(nd['log-level'], 'debug');
+  });
+
+  it('two releases share a cluster: no cluster-scoped name in common, each operator told its own', async () => {
+    const a = await render(undefined, { release: 'team-a', namespace: 'obs-a' });
+    const b = await render(undefined, { release: 'team-b', namespace: 'obs-b' });
+    const clusterScoped = (docs: Manifest[]) =>
+      docs
+        .filter((d) => d.metadata.namespace === undefined)
+        .map((d) => `${d.kind}/${d.metadata.name}`)
+        .sort();
+    const shared = clusterScoped(a).filter((n) => clusterScoped(b).includes(n));
+    assert.deepEqual(shared, []);
+    for (const [docs, fullname] of [
+      [a, 'team-a-axom-observer'],
+      [b, 'team-b-axom-observer'],
+    ] as const) {
+      const parsed = parseFlags(operatorCommand.flags, containerArgs(docs).slice(1), {}).values;
+      assert.equal(parsed['mutating-webhook-name'], fullname);
+      assert.equal(parsed['validating-webhook-name'], fullname);
+      assert.equal(parsed['cert-secret-name'], `${fullname}-webhook-tls`);
+      assert.equal(parsed['lease-name'], `${fullname}-operator`);
+      // The ClusterRole reaches this release's webhook configurations only.
+      const hooks = (find(docs, 'ClusterRole').rules as Manifest[]).filter((r) =>
+        r.apiGroups.includes('admissionregistration.k8s.io'),
+      );
+      assert.deepEqual(
+        hooks.map((r) => r.resourceNames),
+        [[fullname], [fullname]],
+      );
+    }
   });
 
   it('RBAC: named verbs only, bound to the ServiceAccount, covering every resource the operator uses', async () => {
@@ -311,6 +385,14 @@ describe('helm chart: lint and render', () => {
     }
     assert.ok(allows(cr.rules, API_GROUP, `${POLICY_PLURAL}/status`, 'patch'));
     assert.ok(allows(role.rules, 'coordination.k8s.io', 'leases', 'update'));
+    // Reading and renewing only this release's Lease; create cannot be limited by name.
+    assert.deepEqual(
+      role.rules.map((r: Manifest) => [r.resources, r.resourceNames, r.verbs]),
+      [
+        [['leases'], [`${RELEASE}-operator`], ['get', 'update']],
+        [['leases'], undefined, ['create']],
+      ],
+    );
     // Webhook configurations: only the chart's own two, by name.
     const hooks = cr.rules.filter((r: Manifest) => r.apiGroups.includes('admissionregistration.k8s.io'));
     assert.deepEqual(
@@ -512,6 +594,13 @@ describe('helm chart: values.schema.json refuses bad values', () => {
       /threshold/,
     ],
     ['a native-sidecar mode that does not exist', { sidecar: { nativeSidecar: 'yes' } }, /nativeSidecar/],
+    [
+      'a sidecar memory limit that is not a quantity',
+      { sidecar: { resources: { limits: { memory: 'a lot' } } } },
+      /\/sidecar\/resources\/limits\/memory/,
+    ],
+    ['an unknown sidecar resource', { sidecar: { resources: { requests: { gpu: 1 } } } }, /gpu/],
+    ['a sidecar log level that does not exist', { sidecar: { logLevel: 'verbose' } }, /\/sidecar\/logLevel/],
   ];
   for (const [what, values, message] of cases) {
     it(`refuses ${what}`, async () => {
@@ -529,6 +618,8 @@ describe('helm chart: values.schema.json refuses bad values', () => {
       { operator: { resources: { requests: { cpu: 1, memory: '1Gi' } } } },
       { operator: { podAntiAffinity: 'none' } },
       { serviceAccount: { create: false, name: 'existing-sa' } },
+      { sidecar: { resources: { requests: { cpu: 1 }, limits: { cpu: '' } }, logLevel: 'warn' } },
+      { certificates: { secretName: 'my-webhook-tls' } },
     ]) {
       const res = await helmTemplate(values);
       assert.equal(res.code, 0, `${JSON.stringify(values)}: ${res.stderr}`);
@@ -536,6 +627,14 @@ describe('helm chart: values.schema.json refuses bad values', () => {
     const single = await render({ operator: { replicas: 1, leaderElection: { enabled: false } } });
     assert.ok(!kinds(single).includes('PodDisruptionBudget'), 'no PDB for a single replica');
     assert.equal(flagValue(containerArgs(single), 'no-leader-elect'), '--no-leader-elect');
+    // Whole numbers stay whole (Helm reads them as floats: 1073741824 would print as 1.073741824e+09).
+    const bytes = await render({
+      sidecar: { resources: { requests: { cpu: 2 }, limits: { memory: 1073741824 } } },
+    });
+    assert.equal(flagValue(containerArgs(bytes), 'sidecar-cpu-request'), '2');
+    assert.equal(flagValue(containerArgs(bytes), 'sidecar-memory-limit'), '1073741824');
+    const ownSecret = await render({ certificates: { secretName: 'my-webhook-tls' } });
+    assert.equal(flagValue(containerArgs(ownSecret), 'cert-secret-name'), 'my-webhook-tls');
   });
 });
 
@@ -598,6 +697,29 @@ describe('helm chart: the rendered manifests against a real API server', () => {
     // A second apply of the same manifests changes nothing (what `helm upgrade` relies on).
     const again = await apply(docs, 'real', []);
     assert.equal(again.code, 0, again.stderr);
+  });
+
+  it('installs a second release beside the first without touching it', async () => {
+    const before = await cp.request(
+      'GET',
+      `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${WEBHOOK_CONFIGURATION}`,
+    );
+    assert.equal(before.status, 200, 'the first release is installed');
+    const docs = await render(undefined, { release: 'second', namespace: 'observability' });
+    const res = await apply(docs, 'second', []);
+    assert.equal(res.code, 0, res.stderr);
+    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+      const list = await cp.request('GET', `/apis/admissionregistration.k8s.io/v1/${kind}`);
+      assert.deepEqual(
+        list.body.items.map((i: Manifest) => i.metadata.name).sort(),
+        [WEBHOOK_CONFIGURATION, 'second-axom-observer'].sort(),
+      );
+    }
+    const first = await cp.request(
+      'GET',
+      `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${WEBHOOK_CONFIGURATION}`,
+    );
+    assert.equal(first.body.metadata.resourceVersion, before.body.metadata.resourceVersion);
   });
 });
 

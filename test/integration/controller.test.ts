@@ -2,10 +2,13 @@
  * The ObservationPolicy controller against a real control plane (etcd + kube-apiserver +
  * kube-controller-manager for garbage collection), running in this process so the test
  * can count the API requests it makes.
+ *
+ * With AXOM_TEST_OPERATOR_IDENTITY=chart the controller runs as the chart's ServiceAccount
+ * under the chart's ClusterRole and Role (chart-identity.ts); setup and assertions stay admin.
+ * In either mode a single refused request (401/403) fails the suite.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { silentLogger } from '../../lib/log.ts';
 import {
   ANNOTATION_CONFIG_HASH,
   API_GROUP_VERSION,
@@ -15,6 +18,15 @@ import {
 import { WRITE_VERBS } from '../../operator/kube/client.ts';
 import { type Operator, startOperator } from '../../operator/operator.ts';
 import { type ControlPlane, startControlPlane } from '../harness/controlplane.ts';
+import {
+  type ChartIdentity,
+  identityTitle,
+  installChartIdentity,
+  isRefusal,
+  operatorIdentityMode,
+  type Refusal,
+  refusalLogger,
+} from './chart-identity.ts';
 
 const OPERATOR_NS = 'axom-system';
 const NS = 'team-a';
@@ -50,10 +62,23 @@ function condition(policy: Json, type: string): Json {
   return policy?.status?.conditions?.find((c: Json) => c.type === type);
 }
 
-describe('ObservationPolicy controller (real control plane)', () => {
+const IDENTITY = operatorIdentityMode();
+const RESTART_GRACE_MS = 1000;
+
+describe(`ObservationPolicy controller (real control plane, ${identityTitle(IDENTITY)})`, () => {
   let cp: ControlPlane;
   let op: Operator;
+  let chart: ChartIdentity | undefined;
   const writes: string[] = [];
+  const refused: Refusal[] = [];
+  const { logger, refusals: refusalLogs } = refusalLogger();
+  // While kube-apiserver restarts it answers 403 to everyone but system:masters until its RBAC
+  // caches have synced; refusals then are the restart, not a missing rule.
+  const restarts: Array<{ from: number; to: number }> = [];
+  const unexplained = (list: readonly Refusal[]): string[] =>
+    list
+      .filter((r) => !restarts.some((w) => r.at >= w.from && r.at <= w.to + RESTART_GRACE_MS))
+      .map((r) => r.what);
 
   const get = async (path: string): Promise<Json> => {
     const res = await cp.request('GET', path);
@@ -93,9 +118,10 @@ describe('ObservationPolicy controller (real control plane)', () => {
     cp = await startControlPlane({ withControllerManager: true });
     await cp.installCrds();
     for (const ns of [OPERATOR_NS, NS]) await must('POST', '/api/v1/namespaces', { metadata: { name: ns } });
+    if (IDENTITY === 'chart') chart = await installChartIdentity(cp, { namespace: OPERATOR_NS });
     op = await startOperator({
-      kubeConfig: cp.kubeConfig,
-      logger: silentLogger,
+      kubeConfig: chart?.kubeConfig ?? cp.kubeConfig,
+      logger,
       namespaces: [],
       operatorNamespace: OPERATOR_NS,
       centralSecretName: 'axom-central',
@@ -107,12 +133,14 @@ describe('ObservationPolicy controller (real control plane)', () => {
     });
     op.client.observe((verb, resource, code) => {
       if (WRITE_VERBS.has(verb)) writes.push(`${verb} ${resource} ${code}`);
+      if (isRefusal(code)) refused.push({ at: Date.now(), what: `${verb} ${resource} ${code}` });
     });
   });
 
   after(async () => {
     await op?.stop();
     await cp?.stop();
+    chart?.cleanup();
   });
 
   it('renders ConfigMap and Secret for a new policy and reports Ready=True', async () => {
@@ -295,7 +323,9 @@ describe('ObservationPolicy controller (real control plane)', () => {
   });
 
   it('recovers from a kube-apiserver restart without restarting', async () => {
+    const from = Date.now();
     await cp.restartApiServer();
+    restarts.push({ from, to: Date.now() });
     await must('POST', POLICIES, policy('after-restart', {}));
     await readyPolicy('after-restart');
     // Drift repair still works: the watches are back.
@@ -345,5 +375,17 @@ describe('ObservationPolicy controller (real control plane)', () => {
         (await get(`${SECRETS}/${apiKeySecretName('alpha')}`)) === undefined,
       60_000,
     );
+  });
+
+  // Last, so that it sees every request the suite made the controller send.
+  it('was never refused by the API server (its roles are enough)', async () => {
+    assert.deepEqual(unexplained(refused), [], `requests refused ${identityTitle(IDENTITY)}`);
+    assert.deepEqual(unexplained(refusalLogs), [], 'the controller logged refused requests');
+    // The metric counts the same requests as the observer above: nothing was refused unseen.
+    const metric = await op.metrics.apiRequests.get();
+    const counted = metric.values
+      .filter((v) => isRefusal(Number(v.labels.code)))
+      .reduce((sum, v) => sum + v.value, 0);
+    assert.equal(counted, refused.length);
   });
 });

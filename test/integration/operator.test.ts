@@ -3,6 +3,12 @@
  * leader election between replicas (one leader; SIGTERM releases the Lease and the other
  * takes over at once; a killed leader is replaced once its Lease expires), and the whole
  * command with the admission webhook in outside-cluster mode.
+ *
+ * With AXOM_TEST_OPERATOR_IDENTITY=chart the replicas run as the chart's ServiceAccount under
+ * the chart's roles, with the chart's Lease, webhook configuration and certificate Secret
+ * names; the webhook configurations are then created beforehand, as `helm install` would,
+ * because the chart lets the operator only get and update them. In either mode a refused
+ * request (in a replica's metrics or logs) fails the suite.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -10,11 +16,19 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { API_GROUP_VERSION, SIDECAR_CONTAINER_NAME } from '../../lib/names.ts';
 import { type ControlPlane, freePort, startControlPlane } from '../harness/controlplane.ts';
+import {
+  type ChartIdentity,
+  identityTitle,
+  installChartIdentity,
+  operatorIdentityMode,
+  REFUSAL_LOG,
+  refusedRequestLines,
+} from './chart-identity.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const OPERATOR_NS = 'axom-system';
 const NS = 'team-ha';
-const LEASE = 'axom-test-lease';
+const IDENTITY = operatorIdentityMode();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Json = any;
 
@@ -46,6 +60,10 @@ interface Replica {
 }
 
 const replicas: Replica[] = [];
+/** Refused requests seen in any replica's logs or metrics, whatever the output buffer kept. */
+const refusals: string[] = [];
+/** The Lease the replicas compete for: the chart's under its identity. */
+let leaseName = 'axom-test-lease';
 
 async function startReplica(name: string, kubeconfig: string, extra: string[] = []): Promise<Replica> {
   const metricsPort = await freePort();
@@ -56,7 +74,7 @@ async function startReplica(name: string, kubeconfig: string, extra: string[] = 
       'operator',
       `--kubeconfig=${kubeconfig}`,
       `--operator-namespace=${OPERATOR_NS}`,
-      `--lease-name=${LEASE}`,
+      `--lease-name=${leaseName}`,
       '--lease-duration=4s',
       '--renew-deadline=3s',
       '--retry-period=500ms',
@@ -68,8 +86,12 @@ async function startReplica(name: string, kubeconfig: string, extra: string[] = 
   );
   const output: string[] = [];
   const keep = (d: Buffer) => {
-    output.push(d.toString());
+    const text = d.toString();
+    output.push(text);
     if (output.length > 500) output.shift();
+    for (const line of text.split('\n'))
+      if (REFUSAL_LOG.test(line) && refusals.length < 50)
+        refusals.push(`${name} log: ${line.slice(0, 2000)}`);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -86,13 +108,25 @@ async function metric(r: Replica, name: string): Promise<number | undefined> {
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
 
+/** Reads a live replica's API-request metric and keeps any 401/403 it counted. */
+async function collectRefusals(r: Replica): Promise<void> {
+  const text = await (await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`)).text();
+  for (const line of refusedRequestLines(text)) refusals.push(`${r.name} metric: ${line}`);
+}
+
 async function stopReplica(r: Replica, signal: NodeJS.Signals): Promise<number | null> {
-  if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill(signal);
+  if (r.child.exitCode === null && r.child.signalCode === null) {
+    await collectRefusals(r);
+    r.child.kill(signal);
+  }
   return r.exited;
 }
 
-describe('axom-observer operator (child processes, real control plane)', () => {
+describe(`axom-observer operator (child processes, real control plane, ${identityTitle(IDENTITY)})`, () => {
   let cp: ControlPlane;
+  let chart: ChartIdentity | undefined;
+  /** The kubeconfig the replicas use: the admin's, or the chart ServiceAccount's. */
+  let kubeconfig = '';
   const get = async (path: string): Promise<Json> => {
     const res = await cp.request('GET', path);
     return res.status === 200 ? res.body : undefined;
@@ -127,6 +161,12 @@ describe('axom-observer operator (child processes, real control plane)', () => {
     cp = await startControlPlane();
     await cp.installCrds();
     for (const ns of [OPERATOR_NS, NS]) await must('POST', '/api/v1/namespaces', { metadata: { name: ns } });
+    kubeconfig = cp.kubeconfigPath;
+    if (IDENTITY === 'chart') {
+      chart = await installChartIdentity(cp, { namespace: OPERATOR_NS });
+      kubeconfig = chart.kubeconfigPath;
+      leaseName = chart.names.lease;
+    }
   });
 
   after(async () => {
@@ -135,11 +175,12 @@ describe('axom-observer operator (child processes, real control plane)', () => {
       await r.exited;
     }
     await cp?.stop();
+    chart?.cleanup();
   });
 
   it('elects exactly one leader; SIGTERM releases the Lease and the other replica takes over', async () => {
-    const a = await startReplica('a', cp.kubeconfigPath, ['--no-webhook']);
-    const b = await startReplica('b', cp.kubeconfigPath, ['--no-webhook']);
+    const a = await startReplica('a', kubeconfig, ['--no-webhook']);
+    const b = await startReplica('b', kubeconfig, ['--no-webhook']);
     const first = await waitFor('one leader', async () => {
       const l = await leaders([a, b]);
       return l.length === 1 ? l[0] : undefined;
@@ -159,14 +200,14 @@ describe('axom-observer operator (child processes, real control plane)', () => {
 
     const other = first === a ? b : a;
     assert.equal(await stopReplica(first, 'SIGTERM'), 0, first.output.join(''));
-    const lease = await get(`/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NS}/leases/${LEASE}`);
+    const lease = await get(`/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NS}/leases/${leaseName}`);
     // Released (empty holder) or already taken by the other replica.
     assert.ok(!lease.spec.holderIdentity || lease.spec.holderIdentity !== '', 'lease readable');
     await waitFor('the other replica leads', async () => (await leaders([other])).length === 1, 10_000);
     assert.ok(first.output.join('').includes('released the lease'), 'the stopping leader released the Lease');
     await createPolicy('two');
     await policyReady('two');
-    const after = await get(`/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NS}/leases/${LEASE}`);
+    const after = await get(`/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NS}/leases/${leaseName}`);
     assert.ok(after.spec.leaseTransitions >= 1);
   });
 
@@ -174,13 +215,14 @@ describe('axom-observer operator (child processes, real control plane)', () => {
     const live = replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
     assert.equal(live.length, 1);
     const leader = live[0] as Replica;
-    const c = await startReplica('c', cp.kubeconfigPath, ['--no-webhook']);
+    const c = await startReplica('c', kubeconfig, ['--no-webhook']);
     await sleep(1000);
     assert.deepEqual(
       (await leaders([leader, c])).map((r) => r.name),
       [leader.name],
       'a newcomer does not take a held Lease',
     );
+    await collectRefusals(leader);
     leader.child.kill('SIGKILL');
     await leader.exited;
     await waitFor(
@@ -195,11 +237,23 @@ describe('axom-observer operator (child processes, real control plane)', () => {
 
   it('runs the admission webhook in outside-cluster mode and injects opted-in pods', async () => {
     const port = await freePort();
-    const r = await startReplica('webhook', cp.kubeconfigPath, [
-      `--webhook-url=https://127.0.0.1:${port}`,
+    const url = `https://127.0.0.1:${port}`;
+    const names: string[] = [];
+    if (chart) {
+      // The chart creates the configurations; the operator only updates them (get, update by name).
+      await chart.applyWebhookConfigurations(url);
+      names.push(
+        `--mutating-webhook-name=${chart.names.mutatingWebhook}`,
+        `--validating-webhook-name=${chart.names.validatingWebhook}`,
+        `--cert-secret-name=${chart.names.certSecret}`,
+      );
+    }
+    const r = await startReplica('webhook', kubeconfig, [
+      `--webhook-url=${url}`,
       `--webhook-port=${port}`,
       '--cert-mode=self-signed',
       '--no-leader-elect',
+      ...names,
     ]);
     await waitFor(
       'webhook registered',
@@ -227,5 +281,10 @@ describe('axom-observer operator (child processes, real control plane)', () => {
     assert.ok(pod, `no pod was injected\n${r.output.join('')}`);
     assert.ok(pod.metadata.annotations['observer.axom.ai/status']);
     assert.equal(await stopReplica(r, 'SIGTERM'), 0, r.output.join(''));
+  });
+
+  // Last: every replica has been stopped (its metrics read first) by now.
+  it('was never refused by the API server (its roles are enough)', () => {
+    assert.deepEqual(refusals, [], `requests refused ${identityTitle(IDENTITY)}`);
   });
 });

@@ -46,18 +46,14 @@ app.kubernetes.io/part-of: axom-observer
 {{/* Object names the operator is told about on its command line. */}}
 {{- define "axom.webhookServiceName" -}}{{ include "axom.fullname" . }}-webhook{{- end -}}
 {{- define "axom.metricsServiceName" -}}{{ include "axom.fullname" . }}-metrics{{- end -}}
-{{/* The operator keeps the caBundle of webhook configurations with these fixed names
-(operator/certs/register.ts DEFAULT_WEBHOOK_CONFIGURATION_NAME) and its certificate in a
-Secret of a fixed name (operator/webhook.ts WEBHOOK_TLS_SECRET); it takes no flag for either. */}}
-{{- define "axom.mutatingWebhookName" -}}axom-observer{{- end -}}
-{{- define "axom.validatingWebhookName" -}}axom-observer{{- end -}}
+{{/* Cluster-scoped and certificate names follow the release, so that two releases can live in
+one cluster; the operator is told each of them by a flag (--mutating-webhook-name,
+--validating-webhook-name, --cert-secret-name). */}}
+{{- define "axom.mutatingWebhookName" -}}{{ include "axom.fullname" . }}{{- end -}}
+{{- define "axom.validatingWebhookName" -}}{{ include "axom.fullname" . }}{{- end -}}
 {{- define "axom.leaseName" -}}{{ include "axom.fullname" . }}-operator{{- end -}}
 {{- define "axom.certSecretName" -}}
-{{- if eq .Values.certificates.mode "certManager" -}}
 {{- default (printf "%s-webhook-tls" (include "axom.fullname" .)) .Values.certificates.secretName -}}
-{{- else -}}
-axom-observer-webhook-tls
-{{- end -}}
 {{- end -}}
 {{- define "axom.certificateName" -}}{{ include "axom.fullname" . }}-webhook{{- end -}}
 
@@ -91,4 +87,10 @@ matchExpressions:
 {{- with .Values.webhook.namespaceSelector.matchExpressions }}
 {{ toYaml . | indent 2 }}
 {{- end }}
+{{- end -}}
+
+{{/* A quantity value as the operator's flag wants it: Helm reads YAML numbers as floats, which
+would print 1073741824 as 1.073741824e+09 (the schema only lets whole numbers through). */}}
+{{- define "axom.quantity" -}}
+{{- if kindIs "float64" . -}}{{ int64 . }}{{- else -}}{{ . }}{{- end -}}
 {{- end -}}
