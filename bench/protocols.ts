@@ -56,7 +56,7 @@ function context(server: number): SessionContext {
       midstream: false,
     },
     limits: { maxBodyBytes: 1 << 20, maxMessageBytes: 16 << 20 },
-    counters: { parseError() {}, dropped() {} },
+    counters: { parseError() {}, notParsed() {}, dropped() {} },
     log: silentLogger,
     emit: () => {
       emitted++;

@@ -121,6 +121,14 @@ export class ExportError extends AxomError {
   }
 }
 
+// --- packaging -------------------------------------------------------------------------------
+
+/** A file the package ships (a schema, a native addon) is not where the package root says. */
+export class PackageLayoutError extends AxomError {
+  override name = 'PackageLayoutError';
+  override readonly code = 'AXOM_PACKAGE_LAYOUT';
+}
+
 // --- test harness ---------------------------------------------------------------------------
 
 /** A prerequisite of an integration test is missing: a failure, never a skip. */

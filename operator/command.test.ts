@@ -117,7 +117,7 @@ describe('operator flags: sidecar defaults', () => {
     );
     assert.throws(
       () => admissionSettingsFromFlags(parse(['--sidecar-memory-request=1Gi'])),
-      /memory limit 256Mi is below its request 1Gi/,
+      /memory limit 384Mi is below its request 1Gi/,
     );
     // Equal is fine, and so is a limit without a request.
     admissionSettingsFromFlags(parse(['--sidecar-cpu-limit=50m']));

@@ -552,3 +552,16 @@ test('database and gRPC metrics come out of the sidecar, SQL labels normalized',
   assert.match(metrics, /axom_db_client_errors_total\{system="postgresql",code="23505"\} 1/);
   assert.ok(!metrics.includes('a@b.c'), 'literals never reach a label');
 });
+
+test('a PostgreSQL TLS switch is counted as not parsed, not as a parse error', async (t) => {
+  const flow = new TcpFlow({ client: ['10.1.0.5', 40300], server: ['10.9.0.2', 5432] }).handshake();
+  flow
+    .send('client', pg().sslRequest().build())
+    .advance(1)
+    .send('server', pg().byte('S').build())
+    .advance(1)
+    .close();
+  const { metrics } = await replay(t, [flow], 'version: 1\n');
+  assert.match(metrics, /^axom_connections_not_parsed_total\{protocol="postgres",reason="tls"\} 1$/m);
+  assert.doesNotMatch(metrics, /^axom_parse_errors_total\{/m, 'no parse errors');
+});

@@ -570,6 +570,14 @@ function bindPipelineMetrics(metrics: SidecarMetrics, pipeline: Pipeline): void 
       [...c.parseErrorsBy.values()].map((e) => [{ protocol: e.protocol, code: e.code }, e.count] as const),
   });
   metrics.bind({
+    name: 'axom_connections_not_parsed_total',
+    help: 'Connections recognized but not parsed from some point on (TLS or GSSAPI switch, MySQL compression, no parser for an upgrade), by protocol and reason.',
+    type: 'counter',
+    labelNames: ['protocol', 'reason'],
+    read: () =>
+      [...c.notParsedBy.values()].map((e) => [{ protocol: e.protocol, reason: e.reason }, e.count] as const),
+  });
+  metrics.bind({
     name: 'axom_dropped_bytes_total',
     help: 'Bytes a bounded buffer dropped, by protocol and reason.',
     type: 'counter',

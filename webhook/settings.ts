@@ -4,11 +4,12 @@ import type { AdmissionSettings, SidecarResources } from './types.ts';
 
 /**
  * Requests sized for a capture of a single agent pod's traffic; the memory limit leaves
- * room for the reassembly buffers the rules allow by default (capture.totalBufferBytes).
+ * room for the reassembly buffers the rules allow by default (capture.totalBufferBytes) and
+ * the 64 MiB capture ring (capture.bufferSizeMiB) beside the heap.
  */
 export const DEFAULT_SIDECAR_RESOURCES: SidecarResources = {
   requests: { cpu: '50m', memory: '64Mi' },
-  limits: { cpu: '500m', memory: '256Mi' },
+  limits: { cpu: '500m', memory: '384Mi' },
 };
 
 /** Namespaces no pod of which is ever injected, whatever their annotations say. */

@@ -91,7 +91,9 @@ const captureProperties: Record<string, Schema> = {
   }),
   bpfFilter: str('Extra BPF filter, compiled into the kernel and ANDed with tcp.', { maxLength: 4096 }),
   snapLength: int('Bytes kept of each packet.', { default: 262144, minimum: 256, maximum: 262144 }),
-  bufferSizeMiB: int('Kernel capture buffer.', { default: 16, minimum: 1, maximum: 1024 }),
+  // 64 MiB: libpcap's immediate mode (which cap uses) gives every packet a snaplen-sized
+  // slot, so 16 MiB held only ~250 packets on loopback and dropped under bursts (docs/benchmarks.md).
+  bufferSizeMiB: int('Kernel capture buffer.', { default: 64, minimum: 1, maximum: 1024 }),
   maxBodyBytes: int('Bytes of each request or response body kept for rules and LLM metering.', {
     default: 1048576,
     minimum: 0,

@@ -7,17 +7,21 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { packagePath } from '../../lib/package-root.ts';
 
 interface Addon {
   read(fd: number): [number, number];
 }
+
+/** Where native/build.sh puts the addon, from the package root (the same from source and dist/). */
+export const ADDON_PATH = 'sidecar/capture/native/build/Release/packet_stats.node';
 
 let addon: Addon | null | undefined;
 
 function loadAddon(): Addon | null {
   if (addon === undefined) {
     try {
-      addon = createRequire(import.meta.url)('./native/build/Release/packet_stats.node') as Addon;
+      addon = createRequire(import.meta.url)(packagePath(ADDON_PATH)) as Addon;
     } catch {
       addon = null;
     }

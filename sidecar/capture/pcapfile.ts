@@ -167,9 +167,10 @@ export async function readCaptureFile(path: string, onPacket: PacketCallback): P
     for (;;) {
       // Await only when the block runs out: most packets are handled synchronously.
       if (end - start < 16 && !(await fill(16))) break;
-      const sec = le ? buf.readUInt32LE(start) : buf.readUInt32BE(start);
-      const frac = le ? buf.readUInt32LE(start + 4) : buf.readUInt32BE(start + 4);
-      const capLen = le ? buf.readUInt32LE(start + 8) : buf.readUInt32BE(start + 8);
+      // In bounds (16 bytes are there): plain byte reads, no per-call checks.
+      const sec = le ? u32le(buf, start) : u32be(buf, start);
+      const frac = le ? u32le(buf, start + 4) : u32be(buf, start + 4);
+      const capLen = le ? u32le(buf, start + 8) : u32be(buf, start + 8);
       if (capLen > MAX_RECORD) throw new CaptureError(`${path}: corrupt pcap record (length ${capLen})`);
       if (end - start < 16 + capLen && !(await fill(16 + capLen))) break; // truncated last packet
       const data = start + 16;
@@ -183,6 +184,14 @@ export async function readCaptureFile(path: string, onPacket: PacketCallback): P
   } finally {
     await fh.close();
   }
+}
+
+function u32le(b: Buffer, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+
+function u32be(b: Buffer, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
 function yieldNow(): Promise<void> {

@@ -24,6 +24,7 @@ import {
   DECODE_OK,
   decodeTcp,
   newSegment,
+  type TcpSegment,
 } from './packet.ts';
 import { createReassembler, type ReassemblyLimits, type Side, type TcpConnection } from './reassembly.ts';
 
@@ -114,11 +115,12 @@ interface Event {
   closed: number;
 }
 
-function harness(limits: Partial<ReassemblyLimits> = {}) {
+function harness(limits: Partial<ReassemblyLimits> = {}, flowHash?: (seg: TcpSegment) => number) {
   const events: Event[] = [];
   const seg = newSegment();
   const r = createReassembler({
     limits,
+    ...(flowHash ? { flowHash } : {}),
     onOpen(conn) {
       const e: Event = { conn, data: { client: [], server: [] }, gaps: [], closed: 0 };
       events.push(e);
@@ -299,6 +301,65 @@ describe('tcp reassembly', () => {
     assert.equal(h.events[0]!.closed, 1);
     assert.equal(h.text(h.events[1]!, 'client'), 'two');
   });
+
+  for (const [name, flowHash] of [
+    ['the flow hash', undefined],
+    ['one bucket for all (every lookup walks a chain)', () => 7],
+  ] as const) {
+    it(`keeps interleaved connections apart by their 4-tuple: ${name}`, () => {
+      // Same ports, addresses that differ in one word, both directions, and an IPv6 address
+      // whose last word equals an IPv4 one: all different connections.
+      const ends: [[string, number], [string, number]][] = [
+        [
+          ['10.0.0.1', 40000],
+          ['10.0.0.2', 80],
+        ],
+        [
+          ['10.0.0.2', 40000],
+          ['10.0.0.1', 80],
+        ],
+        [
+          ['10.0.0.1', 40001],
+          ['10.0.0.2', 80],
+        ],
+        [
+          ['10.0.0.3', 80],
+          ['10.0.0.2', 40000],
+        ],
+        [
+          ['::a00:1', 40000],
+          ['::a00:2', 80],
+        ],
+        [
+          ['fd00::a00:1', 40000],
+          ['::a00:2', 80],
+        ],
+      ];
+      const flows = ends.map(([client, server]) => new TcpFlow({ client, server }));
+      flows.forEach((f, i) => {
+        f.handshake().send('client', `request ${i}`).send('server', `response ${i}`);
+      });
+      // The middle of the chain ends first (RST), the rest with FINs.
+      flows[2]!.rst('client');
+      for (const [i, f] of flows.entries()) if (i !== 2) f.close();
+      const h = harness({}, flowHash);
+      const longest = Math.max(...flows.map((f) => f.packets.length));
+      for (let k = 0; k < longest; k++) {
+        for (const f of flows) if (k < f.packets.length) h.feed(f.linkType, [f.packets[k]!]);
+      }
+      assert.equal(h.events.length, flows.length);
+      ends.forEach(([[ip, port]], i) => {
+        const e = h.events.find((ev) => h.text(ev, 'client') === `request ${i}`);
+        assert.ok(e, `connection ${i}`);
+        assert.equal(h.text(e, 'server'), `response ${i}`);
+        assert.equal(e.closed, 1);
+        assert.equal(e.conn.midstream, false);
+        assert.deepEqual(e.conn.client, { ip, port });
+      });
+      assert.equal(h.r.activeConnections, 0);
+      assert.equal(h.r.counters.connectionsOpened, flows.length);
+    });
+  }
 
   it('random reordering, duplication and loss never throw and deliver every byte once or a gap', () => {
     const f = conversation();

@@ -1,9 +1,10 @@
 /**
- * IPv4/IPv6 and TCP header decoding into one reused object (no allocation per packet but
- * the address strings). Every read is bounded by the captured length and by the lengths
- * the headers themselves claim: traffic is untrusted.
+ * IPv4/IPv6 and TCP header decoding into one reused object, with no allocation per packet:
+ * addresses are kept as 32-bit words (the connection table hashes and compares those) and
+ * turned into text only when asked, once per connection. Every read is bounded by the
+ * captured length and by the lengths the headers themselves claim: traffic is untrusted.
  */
-import { IP_NONE, IP_V4, ipOffset, ipVersion, locateIp } from './link.ts';
+import { IP_NONE, IP_V4, IP_V6, ipOffset, ipVersion, locateIp } from './link.ts';
 
 const IPPROTO_TCP = 6;
 const IPV6_HOP_BY_HOP = 0;
@@ -25,31 +26,47 @@ export const DECODE_NOT_TCP = 2;
 export const DECODE_MALFORMED = 3;
 export const DECODE_FRAGMENT = 4;
 
-export interface TcpSegment {
-  srcIp: string;
-  dstIp: string;
-  srcPort: number;
-  dstPort: number;
-  seq: number;
-  ack: number;
-  flags: number;
+/**
+ * One decoded TCP segment. Addresses are four 32-bit words each in network order (IPv4
+ * fills word 3 only), as signed int32 so they stay small integers for V8.
+ */
+export class TcpSegment {
+  /** IP_V4 or IP_V6. */
+  ipVersion = 0;
+  src0 = 0;
+  src1 = 0;
+  src2 = 0;
+  src3 = 0;
+  dst0 = 0;
+  dst1 = 0;
+  dst2 = 0;
+  dst3 = 0;
+  srcPort = 0;
+  dstPort = 0;
+  seq = 0;
+  ack = 0;
+  flags = 0;
   /** Payload bounds in the frame buffer. */
-  payloadStart: number;
-  payloadEnd: number;
+  payloadStart = 0;
+  payloadEnd = 0;
+
+  /** Text form of the source address (allocates: not for the per-packet path). */
+  get srcIp(): string {
+    return addressString(this.ipVersion, this.src0, this.src1, this.src2, this.src3);
+  }
+
+  get dstIp(): string {
+    return addressString(this.ipVersion, this.dst0, this.dst1, this.dst2, this.dst3);
+  }
 }
 
 export function newSegment(): TcpSegment {
-  return {
-    srcIp: '',
-    dstIp: '',
-    srcPort: 0,
-    dstPort: 0,
-    seq: 0,
-    ack: 0,
-    flags: 0,
-    payloadStart: 0,
-    payloadEnd: 0,
-  };
+  return new TcpSegment();
+}
+
+/** A big-endian 32-bit word as a signed int32 (no bounds check: callers check lengths). */
+function word(b: Buffer, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
 }
 
 /** Decodes `frame` into `out`; returns DECODE_OK or the reason it is not a usable segment. */
@@ -72,8 +89,15 @@ export function decodeTcp(linkType: number, frame: Buffer, out: TcpSegment): num
     const fragField = frame.readUInt16BE(off + 6);
     if ((fragField & 0x3fff) !== 0) return DECODE_FRAGMENT;
     if (frame[off + 9] !== IPPROTO_TCP) return DECODE_NOT_TCP;
-    out.srcIp = ipv4String(frame, off + 12);
-    out.dstIp = ipv4String(frame, off + 16);
+    out.ipVersion = IP_V4;
+    out.src0 = 0;
+    out.src1 = 0;
+    out.src2 = 0;
+    out.src3 = word(frame, off + 12);
+    out.dst0 = 0;
+    out.dst1 = 0;
+    out.dst2 = 0;
+    out.dst3 = word(frame, off + 16);
     off += ihl;
   } else {
     if (frame.length < off + 40) return DECODE_MALFORMED;
@@ -81,8 +105,15 @@ export function decodeTcp(linkType: number, frame: Buffer, out: TcpSegment): num
     const payloadLen = frame.readUInt16BE(off + 4);
     end = payloadLen === 0 ? frame.length : Math.min(off + 40 + payloadLen, frame.length);
     let next = frame[off + 6]!;
-    out.srcIp = ipv6String(frame, off + 8);
-    out.dstIp = ipv6String(frame, off + 24);
+    out.ipVersion = IP_V6;
+    out.src0 = word(frame, off + 8);
+    out.src1 = word(frame, off + 12);
+    out.src2 = word(frame, off + 16);
+    out.src3 = word(frame, off + 20);
+    out.dst0 = word(frame, off + 24);
+    out.dst1 = word(frame, off + 28);
+    out.dst2 = word(frame, off + 32);
+    out.dst3 = word(frame, off + 36);
     off += 40;
     for (let i = 0; next !== IPPROTO_TCP; i++) {
       if (i >= IPV6_MAX_EXT_HEADERS) return DECODE_MALFORMED;
@@ -96,35 +127,31 @@ export function decodeTcp(linkType: number, frame: Buffer, out: TcpSegment): num
   if (end < off + 20) return DECODE_MALFORMED;
   const dataOff = (frame[off + 12]! >> 4) * 4;
   if (dataOff < 20 || end < off + dataOff) return DECODE_MALFORMED;
-  out.srcPort = frame.readUInt16BE(off);
-  out.dstPort = frame.readUInt16BE(off + 2);
-  out.seq = frame.readUInt32BE(off + 4);
-  out.ack = frame.readUInt32BE(off + 8);
+  out.srcPort = (frame[off]! << 8) | frame[off + 1]!;
+  out.dstPort = (frame[off + 2]! << 8) | frame[off + 3]!;
+  out.seq = word(frame, off + 4) >>> 0;
+  out.ack = word(frame, off + 8) >>> 0;
   out.flags = frame[off + 13]!;
   out.payloadStart = off + dataOff;
   out.payloadEnd = end;
   return DECODE_OK;
 }
 
-function ipv4String(b: Buffer, o: number): string {
-  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-}
-
-/** RFC 5952 text (lower case, longest zero run compressed), as Node prints addresses. */
-export function ipv6String(b: Buffer, o: number): string {
-  const words: number[] = new Array(8);
-  for (let i = 0; i < 8; i++) words[i] = b.readUInt16BE(o + i * 2);
+/** Text form of an address given as words (IPv6 in RFC 5952 form, as Node prints it). */
+export function addressString(version: number, w0: number, w1: number, w2: number, w3: number): string {
+  if (version === IP_V4) return ipv4String(w3);
+  const words = [
+    w0 >>> 16,
+    w0 & 0xffff,
+    w1 >>> 16,
+    w1 & 0xffff,
+    w2 >>> 16,
+    w2 & 0xffff,
+    w3 >>> 16,
+    w3 & 0xffff,
+  ];
   // IPv4-mapped addresses print as ::ffff:a.b.c.d.
-  if (
-    words[0] === 0 &&
-    words[1] === 0 &&
-    words[2] === 0 &&
-    words[3] === 0 &&
-    words[4] === 0 &&
-    words[5] === 0xffff
-  ) {
-    return `::ffff:${ipv4String(b, o + 12)}`;
-  }
+  if (w0 === 0 && w1 === 0 && w2 === 0xffff) return `::ffff:${ipv4String(w3)}`;
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -147,4 +174,8 @@ export function ipv6String(b: Buffer, o: number): string {
       .join(':');
   if (bestStart < 0) return hex(0, 8);
   return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+}
+
+function ipv4String(w: number): string {
+  return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
 }

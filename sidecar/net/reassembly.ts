@@ -10,6 +10,7 @@
  *   mid-stream starts at its first data segment and guesses the client by port;
  * - FIN on both sides, RST, idle timeout or eviction (too many connections) close it.
  */
+import { randomInt } from 'node:crypto';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from './packet.ts';
 
 export type Side = 'client' | 'server';
@@ -94,18 +95,127 @@ class Stream {
   pendingBytes = 0;
 }
 
+/**
+ * Per-process seed of the flow hash: the 4-tuples are chosen by whoever sends traffic, and
+ * an unseeded hash would let them pile every connection into one bucket.
+ */
+const FLOW_SEED = randomInt(0x7fffffff);
+
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** Hash of one endpoint (address words and port). */
+function endpointHash(w0: number, w1: number, w2: number, w3: number, port: number): number {
+  let h = mix(w3 ^ FLOW_SEED);
+  h = mix(h ^ w2);
+  h = mix(h ^ w1);
+  h = mix(h ^ w0);
+  return mix(h ^ port);
+}
+
+/**
+ * The same for both directions of a connection (a sum of the two endpoints' hashes), kept
+ * within small-integer range so the table's Map keys stay unboxed.
+ */
+function flowHash(seg: TcpSegment): number {
+  const a = endpointHash(seg.src0, seg.src1, seg.src2, seg.src3, seg.srcPort);
+  const b = endpointHash(seg.dst0, seg.dst1, seg.dst2, seg.dst3, seg.dstPort);
+  return (a + b) & 0x3fffffff;
+}
+
+const NO_MATCH = 0;
+const FROM_CLIENT = 1;
+const FROM_SERVER = 2;
+
 class Connection {
   readonly info: TcpConnection;
-  readonly key: string;
+  readonly hash: number;
+  /** The next connection whose flow hash is the same (the bucket's chain). */
+  nextInBucket: Connection | undefined = undefined;
+  // The 4-tuple as decoded (address words and ports), compared on every packet.
+  readonly ipVersion: number;
+  readonly c0: number;
+  readonly c1: number;
+  readonly c2: number;
+  readonly c3: number;
+  readonly cPort: number;
+  readonly s0: number;
+  readonly s1: number;
+  readonly s2: number;
+  readonly s3: number;
+  readonly sPort: number;
   readonly client: Stream = new Stream();
   readonly server: Stream = new Stream();
   sink: StreamSink | undefined = undefined;
   lastSeenMs: number;
   closed = false;
-  constructor(info: TcpConnection, key: string, tsMs: number) {
+  constructor(info: TcpConnection, seg: TcpSegment, srcIsClient: boolean, hash: number, tsMs: number) {
     this.info = info;
-    this.key = key;
+    this.hash = hash;
+    this.ipVersion = seg.ipVersion;
+    if (srcIsClient) {
+      this.c0 = seg.src0;
+      this.c1 = seg.src1;
+      this.c2 = seg.src2;
+      this.c3 = seg.src3;
+      this.cPort = seg.srcPort;
+      this.s0 = seg.dst0;
+      this.s1 = seg.dst1;
+      this.s2 = seg.dst2;
+      this.s3 = seg.dst3;
+      this.sPort = seg.dstPort;
+    } else {
+      this.c0 = seg.dst0;
+      this.c1 = seg.dst1;
+      this.c2 = seg.dst2;
+      this.c3 = seg.dst3;
+      this.cPort = seg.dstPort;
+      this.s0 = seg.src0;
+      this.s1 = seg.src1;
+      this.s2 = seg.src2;
+      this.s3 = seg.src3;
+      this.sPort = seg.srcPort;
+    }
     this.lastSeenMs = tsMs;
+  }
+
+  /** FROM_CLIENT or FROM_SERVER when `seg` belongs to this connection, else NO_MATCH. */
+  match(seg: TcpSegment): number {
+    if (seg.ipVersion !== this.ipVersion) return NO_MATCH;
+    if (
+      seg.srcPort === this.cPort &&
+      seg.dstPort === this.sPort &&
+      seg.src3 === this.c3 &&
+      seg.dst3 === this.s3 &&
+      seg.src2 === this.c2 &&
+      seg.dst2 === this.s2 &&
+      seg.src1 === this.c1 &&
+      seg.dst1 === this.s1 &&
+      seg.src0 === this.c0 &&
+      seg.dst0 === this.s0
+    ) {
+      return FROM_CLIENT;
+    }
+    if (
+      seg.srcPort === this.sPort &&
+      seg.dstPort === this.cPort &&
+      seg.src3 === this.s3 &&
+      seg.dst3 === this.c3 &&
+      seg.src2 === this.s2 &&
+      seg.dst2 === this.c2 &&
+      seg.src1 === this.s1 &&
+      seg.dst1 === this.c1 &&
+      seg.src0 === this.s0 &&
+      seg.dst0 === this.c0
+    ) {
+      return FROM_SERVER;
+    }
+    return NO_MATCH;
   }
 }
 
@@ -130,23 +240,57 @@ export interface ReassemblerOptions {
   /** Called once per new connection; the sink receives its bytes. */
   onOpen(conn: TcpConnection): StreamSink;
   counters?: ReassemblyCounters;
+  /** Replaces the flow hash (tests: a constant one puts every connection in one bucket). */
+  flowHash?: (seg: TcpSegment) => number;
 }
 
 export function createReassembler(options: ReassemblerOptions): Reassembler {
   const limits: ReassemblyLimits = { ...DEFAULT_REASSEMBLY_LIMITS, ...options.limits };
   const counters = options.counters ?? newReassemblyCounters();
-  const table = new Map<string, Connection>();
+  const hashOf = options.flowHash ?? flowHash;
+  /** Open connections, oldest first (eviction, expiry and closeAll walk it). */
+  const byAge = new Set<Connection>();
+  /** Flow hash → the first connection with that hash; the rest chain through nextInBucket. */
+  const buckets = new Map<number, Connection>();
   let nextId = 1;
+
+  /** FROM_CLIENT or FROM_SERVER for the connection lookup() found last. */
+  let matched = NO_MATCH;
+  /** The connection of the previous packet: bulk transfers arrive as runs of one flow. */
+  let recent: Connection | undefined;
+
+  function lookup(seg: TcpSegment, hash: number): Connection | undefined {
+    let c = buckets.get(hash);
+    while (c !== undefined) {
+      matched = c.match(seg);
+      if (matched !== NO_MATCH) return c;
+      c = c.nextInBucket;
+    }
+    return undefined;
+  }
+
+  function unlink(conn: Connection): void {
+    const head = buckets.get(conn.hash);
+    if (head === conn) {
+      if (conn.nextInBucket === undefined) buckets.delete(conn.hash);
+      else buckets.set(conn.hash, conn.nextInBucket);
+    } else {
+      let c = head;
+      while (c !== undefined && c.nextInBucket !== conn) c = c.nextInBucket;
+      if (c !== undefined) c.nextInBucket = conn.nextInBucket;
+    }
+    conn.nextInBucket = undefined;
+  }
 
   function open(
     seg: TcpSegment,
-    key: string,
+    hash: number,
     srcIsClient: boolean,
     midstream: boolean,
     tsMs: number,
   ): Connection {
-    if (table.size >= limits.maxConnections) {
-      const oldest = table.values().next().value;
+    if (byAge.size >= limits.maxConnections) {
+      const oldest = byAge.values().next().value;
       if (oldest) {
         counters.connectionsEvicted++;
         finish(oldest, tsMs);
@@ -162,8 +306,10 @@ export function createReassembler(options: ReassemblerOptions): Reassembler {
       server,
       midstream,
     };
-    const conn = new Connection(info, key, tsMs);
-    table.set(key, conn);
+    const conn = new Connection(info, seg, srcIsClient, hash, tsMs);
+    conn.nextInBucket = buckets.get(hash);
+    buckets.set(hash, conn);
+    byAge.add(conn);
     counters.connectionsOpened++;
     conn.sink = options.onOpen(info);
     return conn;
@@ -172,7 +318,9 @@ export function createReassembler(options: ReassemblerOptions): Reassembler {
   function finish(conn: Connection, tsMs: number): void {
     if (conn.closed) return;
     conn.closed = true;
-    table.delete(conn.key);
+    if (recent === conn) recent = undefined;
+    byAge.delete(conn);
+    unlink(conn);
     flushPending(conn, 'client', conn.client, tsMs);
     flushPending(conn, 'server', conn.server, tsMs);
     counters.connectionsClosed++;
@@ -272,22 +420,17 @@ export function createReassembler(options: ReassemblerOptions): Reassembler {
   }
 
   function segment(seg: TcpSegment, frame: Buffer, tsMs: number): void {
-    const { srcIp, dstIp, srcPort, dstPort, flags } = seg;
-    const srcFirst = srcIp < dstIp || (srcIp === dstIp && srcPort <= dstPort);
-    const key = srcFirst
-      ? `${srcIp}|${srcPort}|${dstIp}|${dstPort}`
-      : `${dstIp}|${dstPort}|${srcIp}|${srcPort}`;
-    let conn = table.get(key);
+    const { srcPort, dstPort, flags } = seg;
+    matched = recent === undefined ? NO_MATCH : recent.match(seg);
+    let conn = matched !== NO_MATCH ? recent : lookup(seg, hashOf(seg));
+    let fromClient = conn !== undefined && matched === FROM_CLIENT;
     const payloadLen = seg.payloadEnd - seg.payloadStart;
     const syn = (flags & TCP_SYN) !== 0;
     const ackFlag = (flags & TCP_ACK) !== 0;
 
     if (conn && syn && !ackFlag) {
       // A new SYN on a tracked 4-tuple: port reuse after a close we missed.
-      const stale =
-        conn.info.client.ip !== srcIp ||
-        conn.info.client.port !== srcPort ||
-        conn.client.nextSeq !== (seg.seq + 1) >>> 0;
+      const stale = !fromClient || conn.client.nextSeq !== (seg.seq + 1) >>> 0;
       if (stale) {
         finish(conn, tsMs);
         conn = undefined;
@@ -296,16 +439,18 @@ export function createReassembler(options: ReassemblerOptions): Reassembler {
     if (!conn) {
       if ((flags & TCP_RST) !== 0) return;
       if (syn) {
-        conn = open(seg, key, !ackFlag, false, tsMs);
+        fromClient = !ackFlag;
       } else if (payloadLen > 0) {
-        // Mid-stream: the lower port is most likely the server's.
-        conn = open(seg, key, srcPort > dstPort || (srcPort === dstPort && srcFirst), true, tsMs);
+        // Mid-stream: the lower port is most likely the server's (equal ports: the lower
+        // address, as text, is taken for the client so both directions agree).
+        fromClient = srcPort > dstPort || (srcPort === dstPort && seg.srcIp <= seg.dstIp);
       } else {
         return;
       }
+      conn = open(seg, hashOf(seg), fromClient, !syn, tsMs);
     }
+    recent = conn;
     conn.lastSeenMs = tsMs;
-    const fromClient = conn.info.client.port === srcPort && conn.info.client.ip === srcIp;
     const side: Side = fromClient ? 'client' : 'server';
     const s = fromClient ? conn.client : conn.server;
     const peer = fromClient ? conn.server : conn.client;
@@ -361,7 +506,7 @@ export function createReassembler(options: ReassemblerOptions): Reassembler {
 
   function expire(nowMs: number): void {
     const deadline = nowMs - limits.idleTimeoutMs;
-    for (const conn of table.values()) {
+    for (const conn of byAge) {
       if (conn.lastSeenMs < deadline) {
         counters.connectionsExpired++;
         finish(conn, nowMs);
@@ -370,7 +515,7 @@ export function createReassembler(options: ReassemblerOptions): Reassembler {
   }
 
   function closeAll(tsMs: number): void {
-    for (const conn of [...table.values()]) finish(conn, tsMs);
+    for (const conn of [...byAge]) finish(conn, tsMs);
   }
 
   return {
@@ -378,7 +523,7 @@ export function createReassembler(options: ReassemblerOptions): Reassembler {
     expire,
     closeAll,
     get activeConnections() {
-      return table.size;
+      return byAge.size;
     },
     counters,
   };

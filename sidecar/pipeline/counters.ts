@@ -31,6 +31,8 @@ export interface PipelineCountersSnapshot {
   /** Reassembly buffer currently holding out-of-order bytes. */
   bufferedBytes: number;
   parseErrors: number;
+  /** Connections recognized but not parsed (TLS or GSSAPI switch, MySQL compression, ...). */
+  connectionsNotParsed: number;
   droppedBytes: number;
   transactions: number;
   /** Exceptions thrown by a parser or the listener (bugs); the connection is dropped. */
@@ -48,10 +50,13 @@ export class PipelineCounters implements ParserCounters {
   transactions = 0;
   internalErrors = 0;
   parseErrorTotal = 0;
+  notParsedTotal = 0;
   droppedByParsers = 0;
   readonly reassembly: ReassemblyCounters = newReassemblyCounters();
   /** Parse errors by `protocol` and `code`. */
   readonly parseErrorsBy = new Map<string, { protocol: string; code: string; count: number }>();
+  /** Connections not parsed by `protocol` and `reason`. */
+  readonly notParsedBy = new Map<string, { protocol: string; reason: string; count: number }>();
   /** Dropped bytes by `reason` (`reassembly-buffer`, parser reasons). */
   readonly droppedBy = new Map<string, { protocol: string; reason: string; bytes: number }>();
   activeConnections: () => number = () => 0;
@@ -62,6 +67,14 @@ export class PipelineCounters implements ParserCounters {
     const entry = this.parseErrorsBy.get(key);
     if (entry) entry.count++;
     else this.parseErrorsBy.set(key, { protocol, code, count: 1 });
+  }
+
+  notParsed(protocol: ProtocolName | string, reason: string): void {
+    this.notParsedTotal++;
+    const key = `${protocol}\u0000${reason}`;
+    const entry = this.notParsedBy.get(key);
+    if (entry) entry.count++;
+    else this.notParsedBy.set(key, { protocol, reason, count: 1 });
   }
 
   dropped(protocol: ProtocolName | string, reason: string, bytes: number): void {
@@ -91,6 +104,7 @@ export class PipelineCounters implements ParserCounters {
       retransmittedBytes: r.retransmittedBytes,
       bufferedBytes: r.bufferedBytes,
       parseErrors: this.parseErrorTotal,
+      connectionsNotParsed: this.notParsedTotal,
       droppedBytes: this.droppedByParsers + r.droppedBytes,
       transactions: this.transactions,
       internalErrors: this.internalErrors,

@@ -13,17 +13,18 @@ import { http1 } from './http1/index.ts';
 import { http2Protocol } from './http2/index.ts';
 import { mysqlProtocol } from './mysql/index.ts';
 import { postgresProtocol } from './postgres/index.ts';
-import type {
-  ConnectionInfo,
-  Detection,
-  Handoff,
-  ParserCounters,
-  ParserLimits,
-  ProtocolDefinition,
-  ProtocolSession,
-  SessionContext,
-  Side,
-  Transaction,
+import {
+  type ConnectionInfo,
+  type Detection,
+  type Handoff,
+  NOT_PARSED_NO_PARSER,
+  type ParserCounters,
+  type ParserLimits,
+  type ProtocolDefinition,
+  type ProtocolSession,
+  type SessionContext,
+  type Side,
+  type Transaction,
 } from './types.ts';
 import { websocket } from './websocket/index.ts';
 
@@ -170,7 +171,7 @@ export function createDispatcher(opts: DispatcherOptions): ConnectionDispatcher 
   ): void {
     const def = opts.lookup(name);
     if (!def) {
-      opts.counters.parseError(protocol ?? name, `no-parser-for-${name}`);
+      opts.counters.notParsed(protocol ?? name, `${NOT_PARSED_NO_PARSER}${name}`);
       ignore();
       return;
     }

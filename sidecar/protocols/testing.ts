@@ -19,6 +19,7 @@ import type {
 export interface Recorded {
   transactions: Transaction[];
   parseErrors: { protocol: string; code: string }[];
+  notParsed: { protocol: string; reason: string }[];
   dropped: { protocol: string; reason: string; bytes: number }[];
   switches: { name: ProtocolName; carry: { side: Side; bytes: Buffer }[]; handoff: Handoff | undefined }[];
 }
@@ -39,12 +40,13 @@ export function recordingContext(
   conn: ConnectionInfo = testConn(),
   handoff?: Handoff,
 ): { ctx: SessionContext; rec: Recorded } {
-  const rec: Recorded = { transactions: [], parseErrors: [], dropped: [], switches: [] };
+  const rec: Recorded = { transactions: [], parseErrors: [], notParsed: [], dropped: [], switches: [] };
   const ctx: SessionContext = {
     conn,
     limits: { maxBodyBytes: 1 << 20, maxMessageBytes: 16 << 20, ...limits },
     counters: {
       parseError: (protocol, code) => rec.parseErrors.push({ protocol, code }),
+      notParsed: (protocol, reason) => rec.notParsed.push({ protocol, reason }),
       dropped: (protocol, reason, bytes) => rec.dropped.push({ protocol, reason, bytes }),
     },
     log: silentLogger,

@@ -83,9 +83,22 @@ export interface ParserLimits {
   websocketMessages?: boolean;
 }
 
+/** Stable `reason` values for ParserCounters.notParsed (label values of a metric). */
+export const NOT_PARSED_TLS = 'tls';
+export const NOT_PARSED_GSSAPI = 'gssapi';
+export const NOT_PARSED_COMPRESSED = 'compressed';
+/** Switched to a protocol with no parser here: `no-parser-for-<name>`. */
+export const NOT_PARSED_NO_PARSER = 'no-parser-for-';
+
 export interface ParserCounters {
   /** A message the parser could not make sense of; it resynchronizes or gives up. */
   parseError(protocol: ProtocolName, code: string): void;
+  /**
+   * A connection recognized but deliberately not parsed from here on (it switched to TLS or
+   * GSSAPI encryption, uses the MySQL compressed protocol, upgraded to a protocol nobody
+   * here parses). The traffic is fine, so this is not a parse error.
+   */
+  notParsed(protocol: ProtocolName, reason: string): void;
   /** Bytes a bounded buffer had to drop. */
   dropped(protocol: ProtocolName, reason: string, bytes: number): void;
 }

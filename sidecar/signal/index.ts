@@ -10,4 +10,4 @@ export {
 } from './builder.ts';
 export type * from './types.ts';
 export type { SignalValidation } from './validate.ts';
-export { SIGNAL_SCHEMA_URL, validateSignal } from './validate.ts';
+export { signalSchemaUrl, validateSignal } from './validate.ts';

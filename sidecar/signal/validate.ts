@@ -4,9 +4,18 @@
  * count as absent, exactly as JSON.stringify prints them.
  */
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { packagePath } from '../../lib/package-root.ts';
 
-export const SIGNAL_SCHEMA_URL = new URL('../../schemas/signal.schema.json', import.meta.url);
+/**
+ * Where the published schema is: schemas/ under the package root, found from there rather
+ * than from this module so that source and dist/ read the same file. Resolved on first use:
+ * the sidecar imports this module but only tests validate.
+ */
+export function signalSchemaUrl(): URL {
+  return pathToFileURL(packagePath('schemas', 'signal.schema.json'));
+}
 
 // RFC 3339 date-time with a zone (ajv-formats is not a dependency; this is the one format used).
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
@@ -15,7 +24,7 @@ let compiled: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
   if (compiled === undefined) {
-    const schema = JSON.parse(readFileSync(SIGNAL_SCHEMA_URL, 'utf8')) as object;
+    const schema = JSON.parse(readFileSync(signalSchemaUrl(), 'utf8')) as object;
     const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
     ajv.addFormat('date-time', {
       type: 'string',

@@ -184,7 +184,7 @@ describe("the images' build steps, run here", () => {
   it('npm run build produces a dist/ whose entry point runs the operator and sidecar commands', (t) => {
     const app = mkdtempSync(join(tmpdir(), 'axom-image-'));
     t.after(() => rmSync(app, { recursive: true, force: true }));
-    // What the build stage does: tsc into dist/, the schemas beside the compiled modules.
+    // What the build stage does: tsc into dist/ (schemas/ is found from the package root).
     const tsc = spawnSync(
       process.execPath,
       [
@@ -201,7 +201,6 @@ describe("the images' build steps, run here", () => {
       0,
       `npm run build would fail:\n${tsc.stdout.slice(-4000)}${tsc.stderr.slice(-2000)}`,
     );
-    cpSync(join(REPO_ROOT, 'schemas'), join(app, 'dist/schemas'), { recursive: true });
     // What the runtime stage holds.
     mkdirSync(join(app, 'bin'));
     cpSync(join(REPO_ROOT, 'bin/axom-observer.js'), join(app, 'bin/axom-observer.js'));
@@ -226,7 +225,7 @@ describe("the images' build steps, run here", () => {
       assert.equal(help.status, 0, `${cmd} --help: ${help.stderr}`);
       assert.match(help.stdout, new RegExp(`^Usage: axom-observer ${cmd}`));
     }
-    // The compiled signal validator finds its schema next to dist/, as in the image.
+    // The compiled signal validator finds its schema from the package root, as in the image.
     const check = spawnSync(
       process.execPath,
       [
@@ -234,12 +233,12 @@ describe("the images' build steps, run here", () => {
         '-e',
         `const m = await import(${JSON.stringify(join(app, 'dist/sidecar/signal/validate.js'))});
          const fs = await import('node:fs');
-         fs.accessSync(m.SIGNAL_SCHEMA_URL);
-         console.log(m.SIGNAL_SCHEMA_URL.pathname);`,
+         fs.accessSync(m.signalSchemaUrl());
+         console.log(m.signalSchemaUrl().pathname);`,
       ],
       { encoding: 'utf8', timeout: 60_000 },
     );
     assert.equal(check.status, 0, check.stderr);
-    assert.equal(check.stdout.trim(), join(app, 'dist/schemas/signal.schema.json'));
+    assert.equal(check.stdout.trim(), join(app, 'schemas/signal.schema.json'));
   });
 });

@@ -251,7 +251,7 @@ describe('the operator under the chart RBAC (impersonating its ServiceAccount)',
     // The chart's sidecar values, through the operator's flags: an empty limit is left out.
     assert.deepEqual(sidecar.resources, {
       requests: { cpu: '20m', memory: '64Mi' },
-      limits: { memory: '256Mi' },
+      limits: { memory: '384Mi' },
     });
     assert.ok(
       sidecar.env.some((e: Manifest) => e.name === 'AXOM_LOG_LEVEL' && e.value === 'debug'),

@@ -28,7 +28,7 @@ test('regular mode: appended to containers, with probes and a locked-down securi
   for (const p of [c.livenessProbe, c.readinessProbe, c.startupProbe]) assert.equal(p?.httpGet?.port, 2112);
   assert.deepEqual(c.resources, {
     requests: { cpu: '50m', memory: '64Mi' },
-    limits: { cpu: '500m', memory: '256Mi' },
+    limits: { cpu: '500m', memory: '384Mi' },
   });
   // The input pod is untouched (it is frozen; a write would have thrown) and shared where unchanged.
   assert.equal(after.metadata, before.metadata);
@@ -75,7 +75,7 @@ test('a limit below its request is dropped with a warning, never a refused pod',
   });
   const { resources, warnings } = sidecarResources(input({ policy: p }));
   assert.deepEqual(resources, { requests: { memory: '1Gi' }, limits: { cpu: '500m' } });
-  assert.match(warnings[0] ?? '', /memory limit 256Mi is below its request 1Gi/);
+  assert.match(warnings[0] ?? '', /memory limit 384Mi is below its request 1Gi/);
 });
 
 test('a pod already using port 2112 gets a warning', () => {

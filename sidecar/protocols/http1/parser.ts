@@ -31,7 +31,6 @@ const S_SWITCHED = 9;
 
 const CR = 0x0d;
 const LF = 0x0a;
-const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const MAX_CHUNK_LINE = 1024;
 const MAX_HEADERS = 256;
 const MAX_HELD_BYTES = 1 << 16;
@@ -291,15 +290,18 @@ export class Http1Decoder {
       base = off;
       searchFrom = off;
     } else {
+      // The head spans chunks: copy only as much of this one as a head may still need.
       const prev = this.pending.length;
-      buf = Buffer.concat([this.pending, chunk.subarray(off)]);
+      const take = Math.min(chunk.length - off, this.maxHeadBytes + 4 - prev);
+      buf = Buffer.concat([this.pending, chunk.subarray(off, off + take)], prev + take);
       base = 0;
       searchFrom = Math.max(0, prev - 3);
     }
-    const at = buf.indexOf(HEAD_END, searchFrom);
+    // A head longer than the limit fails whether or not its end is further on.
+    const at = findHeadEnd(buf, searchFrom, Math.min(buf.length, base + this.maxHeadBytes + 4));
     const consumedBefore = this.pending === undefined ? 0 : this.pending.length;
     if (at < 0) {
-      const have = buf.length - base;
+      const have = consumedBefore + chunk.length - (this.pending === undefined ? base : off);
       if (have > this.maxHeadBytes) {
         this.pending = undefined;
         return this.fail(E_HEAD_TOO_LARGE, chunk.length, tsMs);
@@ -345,19 +347,17 @@ export class Http1Decoder {
       return;
     }
     const te = head.headers['transfer-encoding'];
-    if (te !== undefined && /(?:^|,)\s*chunked\s*$/i.test(te)) {
+    if (te !== undefined && (te === 'chunked' || CHUNKED_LAST.test(te))) {
       this.state = S_CHUNK_SIZE;
       return;
     }
     const cl = head.headers['content-length'];
     if (cl !== undefined) {
-      // Repeated identical values ("10, 10") are allowed; anything else is malformed.
-      const first = cl.split(',')[0]!.trim();
-      if (!/^\d{1,15}$/.test(first) || cl.split(',').some((v) => v.trim() !== first)) {
+      const n = contentLength(cl);
+      if (n < 0) {
         this.fail(E_BAD_LENGTH, next, tsMs);
         return;
       }
-      const n = Number(first);
       if (n === 0) {
         this.end(tsMs);
         return;
@@ -385,20 +385,17 @@ export class Http1Decoder {
       }
       return chunk.length;
     }
-    const lineBuf =
-      this.pending === undefined
-        ? chunk.subarray(off, lf)
-        : Buffer.concat([this.pending, chunk.subarray(off, lf)]);
+    let size = this.pending === undefined ? hexSize(chunk, off, lf) : -1;
+    if (size < 0) {
+      const line =
+        this.pending === undefined
+          ? chunk.subarray(off, lf)
+          : Buffer.concat([this.pending, chunk.subarray(off, lf)]);
+      size = chunkSizeLine(line);
+    }
     this.pending = undefined;
-    const consumed = lf + 1 - off;
-    this.msgBytes += consumed;
-    if (lineBuf.length > MAX_CHUNK_LINE) return this.fail(E_BAD_CHUNK, lf + 1, tsMs);
-    let line = lineBuf.toString('latin1');
-    const semi = line.indexOf(';');
-    if (semi >= 0) line = line.slice(0, semi);
-    line = line.trim();
-    if (!/^[0-9a-fA-F]{1,12}$/.test(line)) return this.fail(E_BAD_CHUNK, lf + 1, tsMs);
-    const size = Number.parseInt(line, 16);
+    this.msgBytes += lf + 1 - off;
+    if (size < 0) return this.fail(E_BAD_CHUNK, lf + 1, tsMs);
     if (size === 0) {
       this.state = S_TRAILERS;
       this.remaining = 0;
@@ -437,11 +434,13 @@ export class Http1Decoder {
     return off;
   }
 
-  /** Decodes a framed head (buf[base..at) plus CRLFCRLF) or returns an error code. */
+  /**
+   * Decodes a framed head (buf[base..at) plus CRLFCRLF) or returns an error code. Works on
+   * the bytes: lines are found in place, common header names and methods come out as
+   * constants, and only values (and unusual names) are turned into strings.
+   */
   private decodeHead(buf: Buffer, base: number, at: number): MessageHead | string {
-    const text = buf.toString('latin1', base, at);
-    const lines = text.split('\r\n');
-    const start = lines[0]!;
+    let lineEnd = lineEndIn(buf, base, at);
     // A null-prototype map: header names are attacker-chosen (`__proto__`).
     const headers = Object.create(null) as Record<string, string>;
     const head: MessageHead = {
@@ -454,37 +453,252 @@ export class Http1Decoder {
       headBytes: 0,
     };
     if (this.kind === KIND_REQUEST) {
-      const sp1 = start.indexOf(' ');
-      const sp2 = start.lastIndexOf(' ');
-      if (sp1 <= 0 || sp2 <= sp1) return E_BAD_START_LINE;
-      const method = start.slice(0, sp1);
-      const version = start.slice(sp2 + 1);
-      if (!METHOD_RE.test(method) || (version !== 'HTTP/1.1' && version !== 'HTTP/1.0'))
-        return E_BAD_START_LINE;
-      head.method = method;
-      head.target = start.slice(sp1 + 1, sp2);
-      head.minor = version === 'HTTP/1.0' ? 0 : 1;
+      const error = decodeRequestLine(buf, base, lineEnd, head);
+      if (error !== undefined) return error;
     } else {
-      if (!/^HTTP\/1\.[01] [1-9]\d\d(?: |$)/.test(start)) return E_BAD_START_LINE;
-      head.minor = start.charCodeAt(7) === 0x30 ? 0 : 1;
-      head.statusCode = Number(start.slice(9, 12));
-      head.reason = start.slice(13);
+      const error = decodeStatusLine(buf, base, lineEnd, head);
+      if (error !== undefined) return error;
     }
-    if (lines.length - 1 > MAX_HEADERS) return E_BAD_HEADER;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) {
-        // obs-fold continuation lines are appended to the previous value.
-        if (line.length > 0 && (line[0] === ' ' || line[0] === '\t')) continue;
+    let count = 0;
+    while (lineEnd < at) {
+      const from = lineEnd + 2;
+      lineEnd = lineEndIn(buf, from, at);
+      if (++count > MAX_HEADERS) return E_BAD_HEADER;
+      let colon = -1;
+      let space = false;
+      for (let i = from; i < lineEnd; i++) {
+        const b = buf[i]!;
+        if (b === COLON) {
+          colon = i;
+          break;
+        }
+        if (b === SP) space = true;
+      }
+      if (colon <= from) {
+        // obs-fold continuation lines (leading SP/HTAB) are dropped.
+        const first = buf[from];
+        if (lineEnd > from && (first === SP || first === HTAB)) continue;
         return E_BAD_HEADER;
       }
-      const name = line.slice(0, colon).toLowerCase();
-      if (name.includes(' ')) return E_BAD_HEADER;
-      const value = line.slice(colon + 1).trim();
+      if (space) return E_BAD_HEADER;
+      const name = headerName(buf, from, colon);
+      let vs = colon + 1;
+      let ve = lineEnd;
+      while (vs < ve && isTrimmed(buf[vs]!)) vs++;
+      while (ve > vs && isTrimmed(buf[ve - 1]!)) ve--;
+      const value = vs === ve ? '' : buf.toString('latin1', vs, ve);
       const prev = headers[name];
       headers[name] = prev === undefined ? value : `${prev}${name === 'set-cookie' ? '\n' : ', '}${value}`;
     }
     return head;
   }
+}
+
+const CHUNKED_LAST = /(?:^|,)\s*chunked\s*$/i;
+
+/** The usual chunk-size line, bare hex digits before (CR)LF: its value, else -1 (take the long way). */
+function hexSize(buf: Buffer, from: number, lf: number): number {
+  const end = lf > from && buf[lf - 1] === CR ? lf - 1 : lf;
+  if (end === from || end - from > 12) return -1;
+  let n = 0;
+  for (let i = from; i < end; i++) {
+    const b = buf[i]!;
+    let d: number;
+    if (b >= 0x30 && b <= 0x39) d = b - 0x30;
+    else if (b >= 0x61 && b <= 0x66) d = b - 0x57;
+    else if (b >= 0x41 && b <= 0x46) d = b - 0x37;
+    else return -1;
+    n = n * 16 + d;
+  }
+  return n;
+}
+
+/** Any chunk-size line (extensions, whitespace, a line split over chunks): its size, or -1. */
+function chunkSizeLine(lineBuf: Buffer): number {
+  if (lineBuf.length > MAX_CHUNK_LINE) return -1;
+  let line = lineBuf.toString('latin1');
+  const semi = line.indexOf(';');
+  if (semi >= 0) line = line.slice(0, semi);
+  line = line.trim();
+  return /^[0-9a-fA-F]{1,12}$/.test(line) ? Number.parseInt(line, 16) : -1;
+}
+
+/** A Content-Length value, or -1 when malformed. */
+export function contentLength(cl: string): number {
+  // The usual case: digits only.
+  if (cl.length > 0 && cl.length <= 15) {
+    let n = 0;
+    let i = 0;
+    for (; i < cl.length; i++) {
+      const c = cl.charCodeAt(i) - 0x30;
+      if (c < 0 || c > 9) break;
+      n = n * 10 + c;
+    }
+    if (i === cl.length) return n;
+  }
+  // Repeated identical values ("10, 10") are allowed; anything else is malformed.
+  const first = cl.split(',')[0]!.trim();
+  if (!/^\d{1,15}$/.test(first) || cl.split(',').some((v) => v.trim() !== first)) return -1;
+  return Number(first);
+}
+
+/** Index of the CRLFCRLF ending a head in buf[from, end), or -1. */
+function findHeadEnd(buf: Buffer, from: number, end: number): number {
+  for (let i = from + 3; i < end; i++) {
+    // Test for the final LF first: it is rarer than the bytes around it.
+    if (buf[i] === LF && buf[i - 1] === CR && buf[i - 2] === LF && buf[i - 3] === CR) return i - 3;
+  }
+  return -1;
+}
+
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+
+/** End of the line starting at `from` (its CRLF), or `end` for the head's last line. */
+function lineEndIn(buf: Buffer, from: number, end: number): number {
+  for (let i = from; i + 1 < end; i++) {
+    if (buf[i] === CR && buf[i + 1] === LF) return i;
+  }
+  return end;
+}
+
+/** What String.prototype.trim removes, among latin1 characters. */
+function isTrimmed(b: number): boolean {
+  return b === SP || (b >= 0x09 && b <= 0x0d) || b === 0xa0;
+}
+
+/** True when buf[from..end) spells `lower` ignoring ASCII case. */
+function equalsIgnoreCase(buf: Buffer, from: number, end: number, lower: string): boolean {
+  if (end - from !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    let b = buf[from + i]!;
+    if (b >= 0x41 && b <= 0x5a) b |= 0x20;
+    if (b !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Header names seen on nearly every message: matched in place instead of lower-cased copies. */
+const COMMON_HEADERS: readonly string[] = [
+  'host',
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'authorization',
+  'cache-control',
+  'connection',
+  'content-encoding',
+  'content-length',
+  'content-type',
+  'cookie',
+  'date',
+  'etag',
+  'keep-alive',
+  'location',
+  'server',
+  'set-cookie',
+  'transfer-encoding',
+  'upgrade',
+  'user-agent',
+  'vary',
+  'x-api-key',
+  'x-request-id',
+  'anthropic-version',
+  'openai-organization',
+  'openai-processing-ms',
+  'request-id',
+  'sec-websocket-key',
+  'sec-websocket-accept',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+];
+/** COMMON_HEADERS by length, for a quick candidate list. */
+const HEADERS_BY_LENGTH: readonly (readonly string[])[] = (() => {
+  const out: string[][] = [];
+  for (const h of COMMON_HEADERS) {
+    const list = out[h.length] ?? [];
+    list.push(h);
+    out[h.length] = list;
+  }
+  return out;
+})();
+
+function headerName(buf: Buffer, from: number, end: number): string {
+  const candidates = HEADERS_BY_LENGTH[end - from];
+  if (candidates !== undefined) {
+    for (const c of candidates) if (equalsIgnoreCase(buf, from, end, c)) return c;
+  }
+  return buf.toString('latin1', from, end).toLowerCase();
+}
+
+const COMMON_METHODS: readonly string[] = [
+  'GET',
+  'POST',
+  'PUT',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+  'PATCH',
+  'CONNECT',
+  'TRACE',
+];
+
+function methodName(buf: Buffer, from: number, end: number): string {
+  for (const m of COMMON_METHODS) {
+    if (m.length !== end - from) continue;
+    let i = 0;
+    while (i < m.length && buf[from + i] === m.charCodeAt(i)) i++;
+    if (i === m.length) return m;
+  }
+  return buf.toString('latin1', from, end);
+}
+
+/** `HTTP/1.x` at buf[from..end): the minor version, or -1. */
+function httpVersion(buf: Buffer, from: number, end: number): number {
+  if (end - from !== 8) return -1;
+  for (let i = 0; i < 7; i++) if (buf[from + i] !== HTTP_1_PREFIX[i]) return -1;
+  const minor = buf[from + 7]! - 0x30;
+  return minor === 0 || minor === 1 ? minor : -1;
+}
+
+const HTTP_1_PREFIX = Buffer.from('HTTP/1.', 'latin1');
+
+/** `METHOD SP target SP HTTP/1.x` (first and last space; the target may hold spaces). */
+function decodeRequestLine(buf: Buffer, from: number, end: number, head: MessageHead): string | undefined {
+  let sp1 = -1;
+  let sp2 = -1;
+  for (let i = from; i < end; i++) {
+    if (buf[i] === SP) {
+      if (sp1 < 0) sp1 = i;
+      sp2 = i;
+    }
+  }
+  if (sp1 <= from || sp2 <= sp1) return E_BAD_START_LINE;
+  const minor = httpVersion(buf, sp2 + 1, end);
+  if (minor < 0) return E_BAD_START_LINE;
+  const method = methodName(buf, from, sp1);
+  if (!METHOD_RE.test(method)) return E_BAD_START_LINE;
+  head.method = method;
+  head.target = buf.toString('latin1', sp1 + 1, sp2);
+  head.minor = minor;
+  return undefined;
+}
+
+const isDigit = (b: number | undefined): boolean => b !== undefined && b >= 0x30 && b <= 0x39;
+
+/** `HTTP/1.x SP [1-9]dd [SP reason]`. */
+function decodeStatusLine(buf: Buffer, from: number, end: number, head: MessageHead): string | undefined {
+  const len = end - from;
+  if (len < 12 || httpVersion(buf, from, from + 8) < 0 || buf[from + 8] !== SP) return E_BAD_START_LINE;
+  const d0 = buf[from + 9]!;
+  const d1 = buf[from + 10]!;
+  const d2 = buf[from + 11]!;
+  if (d0 < 0x31 || d0 > 0x39 || !isDigit(d1) || !isDigit(d2)) return E_BAD_START_LINE;
+  if (len > 12 && buf[from + 12] !== SP) return E_BAD_START_LINE;
+  head.minor = buf[from + 7]! - 0x30;
+  head.statusCode = (d0 - 0x30) * 100 + (d1 - 0x30) * 10 + (d2 - 0x30);
+  head.reason = len > 13 ? buf.toString('latin1', from + 13, end) : '';
+  return undefined;
 }

@@ -209,7 +209,8 @@ test('TLS switch is detected and reported as not parsed', () => {
   ]);
   assert.equal(session.notParsed, 'tls');
   assert.deepEqual(rec.switched, ['tls']);
-  assert.deepEqual(rec.errors, ['tls-not-parsed']);
+  assert.deepEqual(rec.notParsed, ['tls']);
+  assert.deepEqual(rec.errors, [], 'a TLS switch is not a parse error');
 });
 
 test('compressed protocol is detected and reported as not parsed', () => {
@@ -220,6 +221,8 @@ test('compressed protocol is detected and reported as not parsed', () => {
     ['client', Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9])],
   ]);
   assert.equal(session.notParsed, 'compressed');
+  assert.deepEqual(rec.notParsed, ['compressed']);
+  assert.deepEqual(rec.errors, []);
   assert.deepEqual(rec.txs, []);
 });
 

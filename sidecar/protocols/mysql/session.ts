@@ -7,7 +7,14 @@
  */
 import type { DbInfo } from '../../signal/types.ts';
 import { analyzeSql } from '../sql/index.ts';
-import type { ProtocolSession, SessionContext, Side, Transaction } from '../types.ts';
+import {
+  NOT_PARSED_COMPRESSED,
+  NOT_PARSED_TLS,
+  type ProtocolSession,
+  type SessionContext,
+  type Side,
+  type Transaction,
+} from '../types.ts';
 import * as M from './constants.ts';
 import { type Anchor, MysqlFramer } from './framer.ts';
 
@@ -176,7 +183,7 @@ export class MysqlSession implements ProtocolSession {
     this.phase = P_STOPPED;
     this.client.stopped = true;
     this.server.stopped = true;
-    this.ctx.counters.parseError('mysql', reason === 'tls' ? 'tls-not-parsed' : 'compressed-not-parsed');
+    this.ctx.counters.notParsed('mysql', reason === 'tls' ? NOT_PARSED_TLS : NOT_PARSED_COMPRESSED);
     this.ctx.log.info(
       { conn: this.ctx.conn.id, reason },
       reason === 'tls'

@@ -40,6 +40,10 @@ export class PgBytes {
     this.parts.push(PgBytes.i32(8), PgBytes.i32(80877103));
     return this;
   }
+  gssencRequest(): this {
+    this.parts.push(PgBytes.i32(8), PgBytes.i32(80877104));
+    return this;
+  }
   query(sql: string): this {
     return this.msg('Q', PgBytes.cstr(sql));
   }
@@ -139,6 +143,8 @@ export interface Recorder {
   ctx: SessionContext;
   txs: Transaction[];
   errors: string[];
+  /** ParserCounters.notParsed reasons. */
+  notParsed: string[];
   dropped: number;
   switched: string[];
 }
@@ -147,6 +153,7 @@ export function recordingContext(conn: Partial<ConnectionInfo> = {}, maxMessageB
   const rec: Recorder = {
     txs: [],
     errors: [],
+    notParsed: [],
     dropped: 0,
     switched: [],
     ctx: undefined as unknown as SessionContext,
@@ -163,6 +170,7 @@ export function recordingContext(conn: Partial<ConnectionInfo> = {}, maxMessageB
     limits: { maxBodyBytes: 64 * 1024, maxMessageBytes },
     counters: {
       parseError: (_p, code) => rec.errors.push(code),
+      notParsed: (_p, reason) => rec.notParsed.push(reason),
       dropped: (_p, _r, bytes) => {
         rec.dropped += bytes;
       },

@@ -193,6 +193,21 @@ test('SSLRequest answered S: reports TLS and stops', () => {
   ]);
   assert.equal(session.encrypted, 'tls');
   assert.deepEqual(rec.switched, ['tls']);
+  assert.deepEqual(rec.notParsed, ['tls']);
+  assert.deepEqual(rec.errors, [], 'a TLS switch is not a parse error');
+  assert.deepEqual(rec.txs, []);
+});
+
+test('GSSENCRequest answered G: reports GSSAPI encryption as not parsed and stops', () => {
+  const { rec, session } = run([
+    ['client', pg().gssencRequest().build()],
+    ['server', pg().byte('G').build()],
+    ['client', Buffer.from([0, 0, 0, 9, 1, 2, 3, 4, 5])],
+  ]);
+  assert.equal(session.encrypted, 'gss');
+  assert.deepEqual(rec.notParsed, ['gssapi']);
+  assert.deepEqual(rec.errors, []);
+  assert.deepEqual(rec.switched, []);
   assert.deepEqual(rec.txs, []);
 });
 

@@ -8,7 +8,14 @@
  */
 import type { DbInfo } from '../../signal/types.ts';
 import { analyzeSql, type SqlInfo } from '../sql/index.ts';
-import type { ProtocolSession, SessionContext, Side, Transaction } from '../types.ts';
+import {
+  NOT_PARSED_GSSAPI,
+  NOT_PARSED_TLS,
+  type ProtocolSession,
+  type SessionContext,
+  type Side,
+  type Transaction,
+} from '../types.ts';
 import * as C from './constants.ts';
 import { type Anchor, PgFramer, TYPE_SINGLE_BYTE, TYPE_STARTUP } from './framer.ts';
 
@@ -215,7 +222,7 @@ export class PostgresSession implements ProtocolSession {
     this.phase = P_ENCRYPTED;
     this.client.stopped = true;
     this.server.stopped = true;
-    this.ctx.counters.parseError('postgres', kind === 'tls' ? 'tls-not-parsed' : 'gss-not-parsed');
+    this.ctx.counters.notParsed('postgres', kind === 'tls' ? NOT_PARSED_TLS : NOT_PARSED_GSSAPI);
     this.ctx.log.info(
       { conn: this.ctx.conn.id, encryption: kind },
       'postgres connection switched to encryption; the rest is not parsed',

@@ -33,6 +33,7 @@ export function testContext(): TestContext {
       limits: { maxBodyBytes: 1 << 20, maxMessageBytes: 1 << 22 },
       counters: {
         parseError: (_p, code) => out.parseErrors.push(code),
+        notParsed: () => {},
         dropped: (_p, reason, bytes) => out.dropped.push({ reason, bytes }),
       },
       log: silentLogger,
