@@ -81,9 +81,10 @@ if [[ ! -x .tools/bin/helm || ! -x .tools/bin/kubectl ]]; then
 fi
 
 # --- 4b. Python SDK clients ----------------------------------------------------------------
-# The TLS/LLM tests drive the real Python SDKs (their ssl writes SSLKEYLOGFILE with no code change).
-py_pkgs=(openai==3.54.0 anthropic==2.12.0 requests==2.34.2 httpx==0.28.1)
-if ! python3 -c 'import openai, anthropic, requests, httpx' 2>/dev/null; then
+# The TLS/LLM tests drive the real Python SDKs (their ssl writes SSLKEYLOGFILE with no code change);
+# the h2c Upgrade test serves with hyper-h2 (node:http2 cannot answer an Upgrade).
+py_pkgs=(openai==3.54.0 anthropic==2.12.0 requests==2.34.2 httpx==0.28.1 h2==4.4.1)
+if ! python3 -c 'import openai, anthropic, requests, httpx, h2' 2>/dev/null; then
   log "installing Python SDK clients: ${py_pkgs[*]}"
   python3 -m pip install --quiet --disable-pip-version-check "${py_pkgs[@]}"
 fi

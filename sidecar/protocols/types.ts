@@ -109,6 +109,12 @@ export interface Handoff {
   startMs: number;
   /** The upgrade request and response, headers included (WebSocket reads its extensions). */
   http?: HttpInfo;
+  /**
+   * The switching exchange itself, not emitted by the protocol it came from because the
+   * next one reports it: after an h2c Upgrade the request is HTTP/2 stream 1, emitted once
+   * as `http2` with its real response (bytes, body and completeness carried over from here).
+   */
+  exchange?: Transaction;
 }
 
 export interface SessionContext {

@@ -516,15 +516,18 @@ class TlsSession implements ProtocolSession {
         this.innerEmitted++;
         ctx.emit(tx);
       },
-      switchProtocol: (name, carry) => {
-        // An upgrade inside TLS (WebSocket over https): the new parser reads the plaintext.
+      switchProtocol: (name, carry, handoff) => {
+        // An upgrade inside TLS (WebSocket over https): the new parser reads the plaintext and
+        // gets the upgrade request (path, extensions) as cleartext parsers do.
         const def = (this.options.innerProtocols ?? []).find((d) => d.name === name);
         if (def === undefined) {
           this.inner = undefined;
           this.innerUndecided = undefined;
           return;
         }
-        this.inner = def.create(this.innerContext());
+        const inner = this.innerContext();
+        if (handoff !== undefined) inner.handoff = handoff;
+        this.inner = def.create(inner);
         for (const c of carry ?? []) this.inner.onData(c.side, c.bytes, this.endMs);
       },
     };

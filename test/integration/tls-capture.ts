@@ -15,6 +15,7 @@ import { createPipeline } from '../../sidecar/pipeline/pipeline.ts';
 import { http1 } from '../../sidecar/protocols/http1/index.ts';
 import { http2Protocol } from '../../sidecar/protocols/http2/index.ts';
 import type { ConnectionInfo, Transaction } from '../../sidecar/protocols/types.ts';
+import { websocket } from '../../sidecar/protocols/websocket/index.ts';
 import { createTlsProtocol, KeyLogStore, KeyLogTailer, type TlsStats } from '../../sidecar/tls/index.ts';
 
 export function which(cmd: string): string | undefined {
@@ -195,7 +196,7 @@ export async function replayWithKeys(
   tailer?.start();
   const tlsProto = createTlsProtocol({
     keyLog: keylogPath === undefined ? undefined : store,
-    innerProtocols: [http1, http2Protocol],
+    innerProtocols: [http1, http2Protocol, websocket],
     keyWaitMs,
   });
   const observed: Observed[] = [];

@@ -8,9 +8,12 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createSecureServer } from 'node:http2';
 import { createServer, type Server } from 'node:https';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { WebSocketServer } from 'ws';
 import { PrerequisiteError } from '../../lib/errors.ts';
 import {
   type Cert,
@@ -202,6 +205,47 @@ session.close();
   );
   assert.deepEqual(h2[0]!.tls, { decrypted: true, sni: 'localhost', version: '1.3', alpn: 'h2' });
   assert.equal(tls.connections.decrypted, 1);
+});
+
+test('WebSocket over TLS (wss): the upgrade inside the decrypted stream keeps its path and counts', async (t) => {
+  const dir = tempDir(t, 'axom-tls-');
+  const cert = selfSignedCert(dir);
+  const server = createServer({ key: cert.key, cert: cert.cert });
+  const wss = new WebSocketServer({ server, path: '/v1/realtime' });
+  wss.on('connection', (socket) => {
+    socket.on('message', (data) => socket.send(`echo:${data}`));
+  });
+  t.after(() => wss.close());
+  const port = await listen(t, server);
+  const capture = await startCapture(t, dir, port);
+  const keylog = join(dir, 'keylog');
+  // The client script lives in a temp dir, out of reach of node_modules: import ws by URL.
+  const wsModule = pathToFileURL(createRequire(import.meta.url).resolve('ws')).href;
+  const client = `
+import WebSocket from '${wsModule}';
+const { port, ca } = JSON.parse(process.env.AXOM_TEST);
+const ws = new WebSocket('wss://localhost:' + port + '/v1/realtime', { ca });
+await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
+let got = 0;
+const done = new Promise((resolve) => ws.on('message', () => { if (++got === 3) resolve(); }));
+for (const m of ['a', 'bb', 'ccc']) ws.send(m);
+await done;
+ws.close(4002, 'bye');
+await new Promise((resolve) => ws.on('close', resolve));
+`;
+  const result = await runNodeScript(t, dir, 'wssclient.mjs', client, [`--tls-keylog=${keylog}`], {
+    AXOM_TEST: JSON.stringify({ port, ca: cert.cert }),
+  });
+  assert.equal(result.code, 0, result.stderr);
+  const { observed } = await replayWithKeys(await capture.stop(), keylog);
+  const ws = observed.filter((o) => o.tx.protocol === 'websocket');
+  assert.equal(ws.length, 1, JSON.stringify(observed.map((o) => o.tx.protocol)));
+  const tx = ws[0]!.tx;
+  assert.equal(tx.http?.path, '/v1/realtime', 'the upgrade request reaches the WebSocket parser');
+  assert.equal(tx.websocket?.messagesSent, 3);
+  assert.equal(tx.websocket?.messagesReceived, 3);
+  assert.equal(tx.websocket?.closeCode, 4002);
+  assert.equal(ws[0]!.tls?.decrypted, true);
 });
 
 test('Python requests with SSLKEYLOGFILE (ssl.create_default_context), no code change', async (t) => {

@@ -1,7 +1,8 @@
 /**
  * One HTTP/1.1 connection: a request decoder and a response decoder, paired in order
  * (keep-alive and pipelining), turned into one Transaction per exchange. Upgrades hand
- * the connection to the next protocol with the bytes that followed the switch.
+ * the connection to the next protocol with the bytes that followed the switch; an h2c
+ * upgrade's exchange goes along unemitted, since HTTP/2 stream 1 reports that request.
  */
 import type { HttpInfo, ProtocolName } from '../../signal/types.ts';
 import type { Handoff, ProtocolSession, SessionContext, Side, Transaction } from '../types.ts';
@@ -269,6 +270,12 @@ export class Http1Session implements ProtocolSession {
     if (ex.statusCode === 101) {
       this.switchTo = upgradeProtocol(ex.responseHeaders?.upgrade);
       this.handoff = { startMs: ex.startMs, http };
+      if (this.switchTo === 'http2') {
+        // h2c: this request is HTTP/2 stream 1, which reports it with its real response.
+        // Emitting the 101 as well would count one request twice.
+        this.handoff.exchange = tx;
+        return;
+      }
     } else if (ex.method === 'CONNECT' && ex.statusCode >= 200 && ex.statusCode < 300) {
       // A proxy tunnel: what follows is almost always TLS.
       this.switchTo = 'tls';

@@ -28,6 +28,12 @@ export interface UpgradedRequest {
   headers: Record<string, string>;
   startMs: number;
   requestBytes: number;
+  /** Bytes of the `101 Switching Protocols` head, counted with stream 1's response. */
+  responseBytes?: number;
+  /** The HTTP/1.1 request's payload (an upgrade request may carry a body). */
+  request?: Payload;
+  /** False when the HTTP/1.1 side lost part of the exchange. */
+  complete?: boolean;
 }
 
 export interface Http2Options {
@@ -150,19 +156,31 @@ function decodeBody(
   return { failed: true };
 }
 
-/** An h2c Upgrade handed over by the HTTP/1.1 session: its request is stream 1's. */
+/**
+ * An h2c Upgrade handed over by the HTTP/1.1 session: its request is stream 1's. When the
+ * handoff carries the exchange, the HTTP/1.1 session did not emit it, so stream 1 takes over
+ * its bytes (request, and the 101 head), its request body and its completeness.
+ */
 function fromHandoff(ctx: SessionContext): UpgradedRequest | undefined {
   const http = ctx.handoff?.http;
   if (ctx.handoff === undefined || http?.method === undefined || http.path === undefined) return undefined;
+  const exchange = ctx.handoff.exchange;
   const u: UpgradedRequest = {
     method: http.method,
     path: http.path,
     headers: http.requestHeaders ?? {},
     startMs: ctx.handoff.startMs,
-    // The HTTP/1.1 session already counted the request's bytes.
-    requestBytes: 0,
+    // Without the exchange, the HTTP/1.1 session emitted (and counted) the request itself.
+    requestBytes: exchange?.requestBytes ?? 0,
   };
   if (http.host !== undefined) u.host = http.host;
+  if (exchange !== undefined) {
+    u.responseBytes = exchange.responseBytes;
+    u.complete = exchange.complete;
+    if (exchange.request !== undefined) u.request = exchange.request;
+    // Stream 1 holds it now; the context lives as long as the connection.
+    delete ctx.handoff.exchange;
+  }
   return u;
 }
 
@@ -174,14 +192,13 @@ export class Http2Session implements ProtocolSession {
   private readonly blocks: Record<Side, BlockState | undefined> = { client: undefined, server: undefined };
   private readonly streams = new Map<number, Stream>();
   private readonly sinks: Record<Side, F.FrameSink>;
-  private upgraded: UpgradedRequest | undefined;
   private nowMs = 0;
   /** Highest stream id the server's GOAWAY said it processed. */
   goAwayLastStream = -1;
 
   constructor(ctx: SessionContext, options: Http2Options = {}) {
     this.ctx = ctx;
-    this.upgraded = options.upgradedRequest ?? fromHandoff(ctx);
+    const upgraded = options.upgradedRequest ?? fromHandoff(ctx);
     const midstream = ctx.conn.midstream;
     const maxPayload = Math.max(ctx.limits.maxMessageBytes, F.DEFAULT_MAX_FRAME_SIZE);
     const framer = (side: Side): F.Http2Framer =>
@@ -204,7 +221,7 @@ export class Http2Session implements ProtocolSession {
       this.framers.server.lose();
     }
     this.sinks = { client: this.sinkFor('client'), server: this.sinkFor('server') };
-    if (this.upgraded !== undefined) this.openUpgradedStream(this.upgraded);
+    if (upgraded !== undefined) this.openUpgradedStream(upgraded);
   }
 
   onData(side: Side, chunk: Buffer, tsMs: number): void {
@@ -240,6 +257,9 @@ export class Http2Session implements ProtocolSession {
     s.upgraded = u;
     s.requestEnded = true;
     s.requestBytes = u.requestBytes;
+    s.responseBytes = u.responseBytes ?? 0;
+    // The HTTP/1.1 side of the exchange was cut short (a gap, a truncated body).
+    if (u.complete === false) s.lostBytes = true;
   }
 
   private newStream(id: number, startMs: number): Stream | undefined {
@@ -643,7 +663,9 @@ export class Http2Session implements ProtocolSession {
     } else {
       const http: HttpInfo = {};
       if (method !== undefined) http.method = method;
-      if (path !== undefined) http.path = path;
+      // As in HTTP/1.1, the query stays out of the signal: it may carry keys (`?key=`).
+      const q = path === undefined ? -1 : path.indexOf('?');
+      if (path !== undefined) http.path = q < 0 ? path : path.slice(0, q);
       if (host !== undefined) http.host = host;
       if (statusCode !== undefined && Number.isFinite(statusCode)) {
         http.statusCode = statusCode;
@@ -651,13 +673,11 @@ export class Http2Session implements ProtocolSession {
       }
       if (requestHeaders !== undefined) http.requestHeaders = requestHeaders;
       if (responseHeaders !== undefined) http.responseHeaders = responseHeaders;
-      if (method !== undefined && path !== undefined) {
-        const q = path.indexOf('?');
-        tx.operation = `${method} ${q < 0 ? path : path.slice(0, q)}`;
-      }
+      if (method !== undefined && http.path !== undefined) tx.operation = `${method} ${http.path}`;
       tx.http = http;
     }
-    tx.request = this.payload(s.requestBody, requestHeaders, s.grpc, limit);
+    // Stream 1 of an upgrade: the request (and its body) travelled as HTTP/1.1.
+    tx.request = s.upgraded?.request ?? this.payload(s.requestBody, requestHeaders, s.grpc, limit);
     tx.response = this.payload(s.responseBody, responseHeaders, s.grpc, limit);
     return tx;
   }
