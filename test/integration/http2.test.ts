@@ -53,7 +53,7 @@ test('http2: h2c from node:http2 and curl, captured and replayed', { timeout: 12
     stream.on('error', () => {});
     stream.on('end', () => {
       if (path.startsWith('/small'))
-        reply({ ':status': 200, 'content-type': 'text/plain', 'x-request-id': path }, 'ok');
+        reply({ ':status': 200, 'content-type': 'text/plain', 'x-request-id': headers['x-call-id'] }, 'ok');
       else if (path === '/big') reply({ ':status': 200, 'content-type': 'application/octet-stream' }, BIG);
       else if (path === '/echo')
         reply({ ':status': 201, 'content-type': 'application/json' }, Buffer.concat(chunks));
@@ -85,6 +85,8 @@ test('http2: h2c from node:http2 and curl, captured and replayed', { timeout: 12
         ':path': path,
         'user-agent': 'axom-test',
         authorization: 'Bearer sk-test-secret',
+        // Echoed back by the server: pairs each response with its request through HPACK.
+        'x-call-id': path,
         ...extra,
       });
       let status: number | undefined;
@@ -195,9 +197,14 @@ test('http2: h2c from node:http2 and curl, captured and replayed', { timeout: 12
   }
   const small = main!.filter((tx) => tx.operation === 'GET /small');
   assert.deepEqual(
-    small.map((tx) => tx.http?.responseHeaders?.['x-request-id']).sort(),
-    small.map((tx) => tx.http?.path).sort(),
+    small.map((tx) => tx.http?.responseHeaders?.['x-request-id']),
+    small.map((tx) => tx.http?.requestHeaders?.['x-call-id']),
     'per-request headers decoded from the dynamic table are the right ones',
+  );
+  assert.equal(new Set(small.map((tx) => tx.http?.requestHeaders?.['x-call-id'])).size, small.length);
+  assert.ok(
+    small.every((tx) => tx.http?.path === '/small'),
+    'the query string stays out of the signal',
   );
   const gz = main!.find((tx) => tx.operation === 'GET /gzip')!;
   assert.deepEqual(gz.response?.body, BIG, 'content-encoding removed');

@@ -1,10 +1,12 @@
 /**
  * HTTP/2 framing (RFC 9113 §4, §6): constants and a per-direction framer. A frame is a
- * 9-byte header (length 24, type 8, flags 8, R+stream 31) and its payload. Payloads are
- * views of the chunk unless a frame spans chunks; frames over the limit are skipped and
- * reported (only DATA may be that large without being malformed). After a gap the framer
- * hunts for two consecutive plausible frame headers before trusting a boundary again.
+ * 9-byte header (length 24, type 8, flags 8, R+stream 31) and its payload. Frames over the
+ * limit are skipped and reported (only DATA may be that large without being malformed, and
+ * DATA streams through in pieces). The client's connection preface is matched first; after
+ * a gap the framer trusts a boundary again only at two consecutive plausible frame headers.
+ * Views, copies and hunting are the shared framing core's.
  */
+import { type AnchorVerdict, BODY_SKIP, BODY_STREAM, BODY_WHOLE, LengthPrefixedFramer } from '../framing.ts';
 
 export const FRAME_HEADER = 9;
 export const CONNECTION_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -82,211 +84,114 @@ export interface FramerOptions {
   onError(reason: string): void;
 }
 
-const HUNT_WINDOW = 64 * 1024;
-
-export class Http2Framer {
+export class Http2Framer extends LengthPrefixedFramer<FrameSink> {
   /** Client side: the 24-byte preface may come first (absent when joined midway). */
   expectPreface: boolean;
-  hunting = false;
   /** The peer's SETTINGS_MAX_FRAME_SIZE for frames this side receives... used for sanity only. */
   maxFrame = MAX_FRAME_SIZE_LIMIT;
   private readonly opts: FramerOptions;
-  private readonly head = Buffer.alloc(FRAME_HEADER);
-  private headLen = 0;
   private prefaceSeen = 0;
-  private inBody = false;
   private type = 0;
   private flags = 0;
   private stream = 0;
-  private length = 0;
-  private remaining = 0;
-  private keep = true;
-  private body: Buffer | undefined;
-  private fill = 0;
-  private huntBuf: Buffer | undefined;
+  private padLen = 0;
 
   constructor(opts: FramerOptions, expectPreface: boolean) {
+    // After an overflowing hunt window, keep one header's worth of its tail.
+    super({ maxHeader: FRAME_HEADER, onDropped: opts.onDropped, huntTail: FRAME_HEADER });
     this.opts = opts;
     this.expectPreface = expectPreface;
   }
 
-  get buffered(): number {
-    return this.headLen + (this.body?.length ?? 0) + (this.huntBuf?.length ?? 0);
-  }
-
-  lose(): void {
-    this.headLen = 0;
-    this.inBody = false;
-    this.body = undefined;
-    this.huntBuf = undefined;
+  override lose(): void {
+    super.lose();
     this.expectPreface = false;
-    this.hunting = true;
   }
 
-  push(chunk: Buffer, sink: FrameSink): void {
-    let data = chunk;
+  override push(chunk: Buffer, sink: FrameSink): void {
+    const pos = this.expectPreface ? this.matchPreface(chunk) : 0;
+    if (pos < chunk.length) super.push(pos === 0 ? chunk : chunk.subarray(pos), sink);
+  }
+
+  /** Consumes the part of the preface at the start of `chunk`; anything else means it is not there. */
+  private matchPreface(chunk: Buffer): number {
     let pos = 0;
-    while (pos < data.length) {
-      if (this.expectPreface) {
-        // Match the preface byte by byte; anything else means it is not there.
-        while (pos < data.length && this.prefaceSeen < CONNECTION_PREFACE.length) {
-          if (data[pos] !== CONNECTION_PREFACE[this.prefaceSeen]) {
-            this.expectPreface = false;
-            if (this.prefaceSeen > 0) {
-              this.opts.onError('bad-preface');
-              this.lose();
-            }
-            break;
-          }
-          this.prefaceSeen++;
-          pos++;
+    while (pos < chunk.length && this.prefaceSeen < CONNECTION_PREFACE.length) {
+      if (chunk[pos] !== CONNECTION_PREFACE[this.prefaceSeen]) {
+        this.expectPreface = false;
+        if (this.prefaceSeen > 0) {
+          this.opts.onError('bad-preface');
+          this.lose();
         }
-        if (this.prefaceSeen === CONNECTION_PREFACE.length) this.expectPreface = false;
-        continue;
+        return pos;
       }
-      if (this.hunting) {
-        const found = this.hunt(data.subarray(pos));
-        if (found === undefined) return;
-        data = found;
-        pos = 0;
-        continue;
-      }
-      if (this.inBody) {
-        pos = this.feed(data, pos, sink);
-        continue;
-      }
-      let header: Buffer;
-      if (this.headLen === 0 && data.length - pos >= FRAME_HEADER) {
-        header = data.subarray(pos, pos + FRAME_HEADER);
-        pos += FRAME_HEADER;
-      } else {
-        const take = Math.min(FRAME_HEADER - this.headLen, data.length - pos);
-        data.copy(this.head, this.headLen, pos, pos + take);
-        this.headLen += take;
-        pos += take;
-        if (this.headLen < FRAME_HEADER) return;
-        header = this.head;
-        this.headLen = 0;
-      }
-      this.length = header.readUIntBE(0, 3);
-      this.type = header[3]!;
-      this.flags = header[4]!;
-      this.stream = header.readUInt32BE(5) & 0x7fffffff;
-      this.remaining = this.length;
-      // DATA payloads stream through; other frames must fit the limit.
-      this.keep = this.type === T_DATA || this.length <= this.opts.maxPayload;
-      if (!this.keep) this.opts.onDropped('frame-too-large', this.length);
-      this.body = undefined;
-      this.fill = 0;
-      this.inBody = true;
-      if (this.length === 0) pos = this.feed(data, pos, sink);
+      this.prefaceSeen++;
+      pos++;
     }
+    if (this.prefaceSeen === CONNECTION_PREFACE.length) this.expectPreface = false;
+    return pos;
   }
 
-  private padLen = 0;
+  protected headerSize(): number {
+    return FRAME_HEADER;
+  }
 
-  private feed(data: Buffer, pos: number, sink: FrameSink): number {
-    if (this.type === T_DATA) return this.feedData(data, pos, sink);
-    const avail = data.length - pos;
-    if (
-      this.fill === 0 &&
-      this.body === undefined &&
-      avail >= this.remaining &&
-      this.remaining === this.length
-    ) {
-      const end = pos + this.remaining;
-      this.inBody = false;
-      sink.frame(
-        this.type,
-        this.flags,
-        this.stream,
-        this.keep ? data.subarray(pos, end) : undefined,
-        this.length,
-      );
-      return end;
+  protected readHeader(buf: Buffer, at: number): boolean {
+    const length = (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
+    this.type = buf[at + 3]!;
+    this.flags = buf[at + 4]!;
+    this.stream = buf.readUInt32BE(at + 5) & 0x7fffffff;
+    this.bodyLength = length;
+    // DATA payloads stream through; other frames must fit the limit.
+    if (this.type === T_DATA) this.mode = BODY_STREAM;
+    else if (length <= this.opts.maxPayload) this.mode = BODY_WHOLE;
+    else {
+      this.opts.onDropped('frame-too-large', length);
+      this.mode = BODY_SKIP;
     }
-    const take = Math.min(avail, this.remaining);
-    if (this.keep) {
-      if (this.body === undefined) this.body = Buffer.allocUnsafe(this.length);
-      data.copy(this.body, this.fill, pos, pos + take);
-      this.fill += take;
-    }
-    this.remaining -= take;
-    if (this.remaining > 0) return pos + take;
-    this.inBody = false;
-    const body = this.keep ? this.body : undefined;
-    this.body = undefined;
-    this.fill = 0;
-    sink.frame(this.type, this.flags, this.stream, body, this.length);
-    return pos + take;
+    return true;
+  }
+
+  protected deliver(sink: FrameSink, payload: Buffer | undefined): void {
+    sink.frame(this.type, this.flags, this.stream, payload, this.bodyLength);
   }
 
   /** DATA streams through in pieces, never buffered: bodies can be any size. */
-  private feedData(data: Buffer, pos: number, sink: FrameSink): number {
-    const take = Math.min(data.length - pos, this.remaining);
-    const first = this.remaining === this.length;
-    let from = pos;
-    const to = pos + take;
+  protected override piece(sink: FrameSink, data: Buffer, from: number, to: number, offset: number): void {
+    const length = this.bodyLength;
+    const first = offset === 0;
+    let start = from;
     if (first) {
       this.padLen = 0;
-      if ((this.flags & F_PADDED) !== 0 && take > 0) {
-        this.padLen = data[pos]!;
-        from++;
-        if (this.padLen >= this.length) {
+      if ((this.flags & F_PADDED) !== 0 && to > from) {
+        this.padLen = data[from]!;
+        start++;
+        if (this.padLen >= length) {
           this.opts.onError('bad-padding');
-          this.padLen = this.length - 1;
+          this.padLen = length - 1;
         }
       }
     }
-    // Content occupies frame offsets [dataStart, length - padLen).
-    const contentEnd = this.length - this.padLen;
-    // Frame offset of `pos` is length - remaining (before this piece is taken).
-    const usable = Math.max(0, Math.min(to, pos + (contentEnd - (this.length - this.remaining))) - from);
-    this.remaining -= take;
+    // Content occupies frame offsets [1 if padded, length - padLen); `from` is at `offset`.
+    const contentEnd = length - this.padLen;
+    const usable = Math.max(0, Math.min(to, from + (contentEnd - offset)) - start);
     const last = this.remaining === 0;
-    if (last) this.inBody = false;
     sink.data(
       this.stream,
-      data.subarray(from, from + usable),
-      first ? this.length + FRAME_HEADER : 0,
+      data.subarray(start, start + usable),
+      first ? length + FRAME_HEADER : 0,
       last,
       last ? this.flags : 0,
     );
-    return to;
   }
 
-  private hunt(more: Buffer): Buffer | undefined {
-    let buf = this.huntBuf === undefined ? more : Buffer.concat([this.huntBuf, more]);
-    this.huntBuf = undefined;
+  /** A boundary after a gap is two consecutive plausible frame headers. */
+  protected anchor(buf: Buffer, at: number): AnchorVerdict {
+    if (buf.length - at < FRAME_HEADER) return 'more';
     const max = Math.min(this.maxFrame, this.opts.maxPayload);
-    for (let i = 0; i < buf.length; i++) {
-      if (buf.length - i < FRAME_HEADER) {
-        buf = buf.subarray(i);
-        break;
-      }
-      if (!plausibleHeader(buf, i, max)) continue;
-      const next = i + FRAME_HEADER + buf.readUIntBE(i, 3);
-      if (buf.length < next + FRAME_HEADER) {
-        // Cannot confirm yet: keep from here and wait.
-        if (i > 0) this.opts.onDropped('resync', i);
-        buf = buf.subarray(i);
-        if (buf.length > HUNT_WINDOW) {
-          this.opts.onDropped('resync', buf.length - FRAME_HEADER);
-          buf = buf.subarray(buf.length - FRAME_HEADER);
-        }
-        this.huntBuf = Buffer.from(buf);
-        return undefined;
-      }
-      if (!plausibleHeader(buf, next, max)) continue;
-      if (i > 0) this.opts.onDropped('resync', i);
-      this.hunting = false;
-      return buf.subarray(i);
-    }
-    if (buf.length >= FRAME_HEADER) {
-      this.opts.onDropped('resync', buf.length - FRAME_HEADER + 1);
-      buf = buf.subarray(buf.length - FRAME_HEADER + 1);
-    }
-    this.huntBuf = buf.length > 0 ? Buffer.from(buf) : undefined;
-    return undefined;
+    if (!plausibleHeader(buf, at, max)) return 'no';
+    const next = at + FRAME_HEADER + buf.readUIntBE(at, 3);
+    if (buf.length < next + FRAME_HEADER) return 'more';
+    return plausibleHeader(buf, next, max) ? 'yes' : 'no';
   }
 }

@@ -6,6 +6,7 @@
  * terminator) and follows SERVER_MORE_RESULTS_EXISTS through multi-statement batches.
  */
 import type { DbInfo } from '../../signal/types.ts';
+import type { Anchor } from '../framing.ts';
 import { analyzeSql } from '../sql/index.ts';
 import {
   NOT_PARSED_COMPRESSED,
@@ -16,7 +17,7 @@ import {
   type Transaction,
 } from '../types.ts';
 import * as M from './constants.ts';
-import { type Anchor, MysqlFramer } from './framer.ts';
+import { MysqlFramer } from './framer.ts';
 
 export interface MysqlOptions {
   /** `normalized` (literals → `?`, the default) or `full` statement text in signals. */

@@ -7,6 +7,7 @@
  * reported, because that is a statement the client saw fail.
  */
 import type { DbInfo } from '../../signal/types.ts';
+import type { Anchor } from '../framing.ts';
 import { analyzeSql, type SqlInfo } from '../sql/index.ts';
 import {
   NOT_PARSED_GSSAPI,
@@ -17,7 +18,7 @@ import {
   type Transaction,
 } from '../types.ts';
 import * as C from './constants.ts';
-import { type Anchor, PgFramer, TYPE_SINGLE_BYTE, TYPE_STARTUP } from './framer.ts';
+import { PgFramer, TYPE_SINGLE_BYTE, TYPE_STARTUP } from './framer.ts';
 
 export interface PostgresOptions {
   /** `normalized` (literals → `?`, the default) or `full` statement text in signals. */
