@@ -20,7 +20,7 @@ import {
   type RulesWatcher,
   watchRules,
 } from './config/index.ts';
-import { createExporter, type Exporter, type ExporterStats } from './exporter/index.ts';
+import { createExporter, type Exporter, type ExporterStats, emptyExporterStats } from './exporter/index.ts';
 import { llmEnricher, registerLlmMetrics } from './llm/index.ts';
 import { mcpEnricher } from './mcp/index.ts';
 import {
@@ -142,18 +142,6 @@ type ExportSettings = {
   apiKeyFile: string | undefined;
 };
 
-const ZERO_EXPORTER_STATS: ExporterStats = {
-  queued: 0,
-  inFlight: 0,
-  enqueued: 0,
-  sentSignals: 0,
-  sentBatches: 0,
-  sentBytes: 0,
-  retries: 0,
-  failures: { connect: 0, timeout: 0, http_4xx: 0, http_429: 0, http_5xx: 0, auth: 0, network: 0 },
-  dropped: { queue_full: 0, rejected: 0, shutdown: 0 },
-};
-
 function addStats(a: ExporterStats, b: ExporterStats): ExporterStats {
   const sum = <K extends string>(x: Record<K, number>, y: Record<K, number>): Record<K, number> => {
     const out = { ...x };
@@ -231,7 +219,7 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
   }
   let exporter: Exporter | undefined;
   let exporterKey = '';
-  let retiredStats: ExporterStats = ZERO_EXPORTER_STATS;
+  let retiredStats = emptyExporterStats();
   /** Exporters replaced by a reload, still flushing. */
   const retiring = new Set<Promise<void>>();
   const grace = options.shutdownGraceMs ?? 10_000;

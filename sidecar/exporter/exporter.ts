@@ -130,6 +130,21 @@ function classify(err: unknown): Failure {
   return new Failure('network', `request to backend failed: ${code || message}`, true);
 }
 
+/** Every counter at zero, every failure and drop reason present (metrics list them all). */
+export function emptyExporterStats(): ExporterStats {
+  return {
+    queued: 0,
+    inFlight: 0,
+    enqueued: 0,
+    sentSignals: 0,
+    sentBatches: 0,
+    sentBytes: 0,
+    retries: 0,
+    failures: { connect: 0, timeout: 0, http_4xx: 0, http_429: 0, http_5xx: 0, auth: 0, network: 0 },
+    dropped: { queue_full: 0, rejected: 0, shutdown: 0 },
+  };
+}
+
 export function createExporter(options: ExporterOptions): Exporter {
   const format = options.format ?? 'json';
   const compression = options.compression ?? 'gzip';
@@ -163,17 +178,7 @@ export function createExporter(options: ExporterOptions): Exporter {
   /** Set by close: nothing is sent or retried after it. */
   let deadline = Number.POSITIVE_INFINITY;
   const abort = new AbortController();
-  const stats: ExporterStats = {
-    queued: 0,
-    inFlight: 0,
-    enqueued: 0,
-    sentSignals: 0,
-    sentBatches: 0,
-    sentBytes: 0,
-    retries: 0,
-    failures: { connect: 0, timeout: 0, http_4xx: 0, http_429: 0, http_5xx: 0, auth: 0, network: 0 },
-    dropped: { queue_full: 0, rejected: 0, shutdown: 0 },
-  };
+  const stats = emptyExporterStats();
   /** Resolved each time the queue drains or a send settles, for flush(). */
   let idleWaiters: Array<() => void> = [];
 

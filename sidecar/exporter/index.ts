@@ -1,5 +1,5 @@
 /** Batched, retried, bounded export of signals to the backend. */
 export { ApiKeySource } from './apikey.ts';
 export type { Exporter, ExporterOptions, ExporterStats, FailureReason, RetryOptions } from './exporter.ts';
-export { backoffDelay, createExporter, parseRetryAfter } from './exporter.ts';
+export { backoffDelay, createExporter, emptyExporterStats, parseRetryAfter } from './exporter.ts';
 export { Ring } from './ring.ts';
