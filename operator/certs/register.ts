@@ -8,6 +8,8 @@ import {
   type AdmissionregistrationV1WebhookClientConfig,
   type KubeConfig,
   type V1MutatingWebhookConfiguration,
+  type V1ObjectMeta,
+  type V1RuleWithOperations,
   type V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import {
@@ -56,34 +58,39 @@ function namespaceSelector(o: WebhookConfigurationOptions) {
   return { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: excluded }] };
 }
 
+/** The object both configurations wear: the name (default shared) and our managed-by label. */
+function metadata(name: string | undefined): V1ObjectMeta {
+  return {
+    name: name ?? DEFAULT_WEBHOOK_CONFIGURATION_NAME,
+    labels: { 'app.kubernetes.io/managed-by': 'axom-observer' },
+  };
+}
+
+/** One webhook's call settings, the same for both: where, which objects, and how it may fail. */
+function webhook(o: WebhookConfigurationOptions, name: string, path: string, rule: V1RuleWithOperations) {
+  return {
+    name,
+    admissionReviewVersions: ['v1'],
+    clientConfig: clientConfig(o, path),
+    rules: [{ ...rule, scope: 'Namespaced' }],
+    // Never the reason a pod is refused: by default a webhook outage admits pods unchanged.
+    failurePolicy: o.failurePolicy ?? 'Ignore',
+    matchPolicy: 'Equivalent',
+    // The webhook has no side effects, so dry-run requests are sent to it as well.
+    sideEffects: 'None',
+    timeoutSeconds: o.timeoutSeconds ?? 5,
+  };
+}
+
 export function mutatingWebhookConfiguration(o: WebhookConfigurationOptions): V1MutatingWebhookConfiguration {
+  const pods = { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] };
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
-    metadata: {
-      name: o.mutatingName ?? DEFAULT_WEBHOOK_CONFIGURATION_NAME,
-      labels: { 'app.kubernetes.io/managed-by': 'axom-observer' },
-    },
+    metadata: metadata(o.mutatingName),
     webhooks: [
       {
-        name: MUTATING_WEBHOOK_NAME,
-        admissionReviewVersions: ['v1'],
-        clientConfig: clientConfig(o, WEBHOOK_MUTATE_PATH),
-        rules: [
-          {
-            apiGroups: [''],
-            apiVersions: ['v1'],
-            operations: ['CREATE'],
-            resources: ['pods'],
-            scope: 'Namespaced',
-          },
-        ],
-        // Never the reason a pod is refused: by default a webhook outage admits pods unchanged.
-        failurePolicy: o.failurePolicy ?? 'Ignore',
-        matchPolicy: 'Equivalent',
-        // The webhook has no side effects, so dry-run requests are sent to it as well.
-        sideEffects: 'None',
-        timeoutSeconds: o.timeoutSeconds ?? 5,
+        ...webhook(o, MUTATING_WEBHOOK_NAME, WEBHOOK_MUTATE_PATH, pods),
         reinvocationPolicy: o.reinvocationPolicy ?? 'IfNeeded',
         namespaceSelector: namespaceSelector(o),
       },
@@ -94,33 +101,17 @@ export function mutatingWebhookConfiguration(o: WebhookConfigurationOptions): V1
 export function validatingWebhookConfiguration(
   o: WebhookConfigurationOptions,
 ): V1ValidatingWebhookConfiguration {
+  const policies = {
+    apiGroups: [API_GROUP],
+    apiVersions: [API_VERSION],
+    operations: ['CREATE', 'UPDATE'],
+    resources: [POLICY_PLURAL],
+  };
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: {
-      name: o.validatingName ?? DEFAULT_WEBHOOK_CONFIGURATION_NAME,
-      labels: { 'app.kubernetes.io/managed-by': 'axom-observer' },
-    },
-    webhooks: [
-      {
-        name: VALIDATING_WEBHOOK_NAME,
-        admissionReviewVersions: ['v1'],
-        clientConfig: clientConfig(o, WEBHOOK_VALIDATE_PATH),
-        rules: [
-          {
-            apiGroups: [API_GROUP],
-            apiVersions: [API_VERSION],
-            operations: ['CREATE', 'UPDATE'],
-            resources: [POLICY_PLURAL],
-            scope: 'Namespaced',
-          },
-        ],
-        failurePolicy: o.failurePolicy ?? 'Ignore',
-        matchPolicy: 'Equivalent',
-        sideEffects: 'None',
-        timeoutSeconds: o.timeoutSeconds ?? 5,
-      },
-    ],
+    metadata: metadata(o.validatingName),
+    webhooks: [webhook(o, VALIDATING_WEBHOOK_NAME, WEBHOOK_VALIDATE_PATH, policies)],
   };
 }
 

@@ -4,7 +4,7 @@
  * inputTokens counts every prompt token: input_tokens plus cache reads and cache writes
  * (Anthropic reports them apart), with cache reads also in cachedInputTokens.
  */
-import type { Exchange, Route } from './detect.ts';
+import { type Exchange, type Route, usageOf } from './detect.ts';
 import { addName, arr, count, type Json, type JsonObject, obj, parseJson, str } from './json.ts';
 import { type ExtractOptions, promptText } from './openai.ts';
 import type { StreamEvent } from './sse.ts';
@@ -33,9 +33,7 @@ export function extractAnthropic(
   o: ExtractOptions,
 ): LlmUsage {
   const req = ex.request;
-  const u: LlmUsage = { provider: route.provider, operation: route.operation };
-  const model = str(req?.model) ?? route.pathModel;
-  if (model !== undefined) u.model = model;
+  const u = usageOf(route, req?.model);
   const tools: string[] = [];
   const t: Tally = {};
   let completion = '';

@@ -5,7 +5,7 @@
  * stream's `metadata` event). Exceptions inside a stream are reported as in-stream errors.
  */
 import { anthropicBodyUsage } from './anthropic.ts';
-import type { Exchange, Route } from './detect.ts';
+import { type Exchange, type Route, usageOf } from './detect.ts';
 import { decodeEventStream } from './eventstream.ts';
 import { addName, arr, count, type Json, type JsonObject, obj, parseJson, path, str } from './json.ts';
 import type { ExtractOptions } from './openai.ts';
@@ -77,8 +77,7 @@ export function extractBedrock(
   body: Json | undefined,
   o: ExtractOptions,
 ): LlmUsage {
-  const u: LlmUsage = { provider: route.provider, operation: route.operation };
-  if (route.pathModel !== undefined) u.model = route.pathModel;
+  const u = usageOf(route);
   const tools: string[] = [];
   const completion = { text: '' };
   const h = ex.responseHeaders;

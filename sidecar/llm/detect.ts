@@ -4,8 +4,8 @@
  * dispatch on; the provider name is what the signal and metrics say.
  */
 import type { Transaction } from '../protocols/types.ts';
-import { type JsonObject, obj, parseJson } from './json.ts';
-import { type GenAiOperation, PROVIDER_NAMES, type ProviderSwitch } from './types.ts';
+import { type Json, type JsonObject, obj, parseJson, str } from './json.ts';
+import { type GenAiOperation, type LlmUsage, PROVIDER_NAMES, type ProviderSwitch } from './types.ts';
 
 export type RouteKind =
   | 'openai-chat'
@@ -31,6 +31,17 @@ export interface Route {
   operation: GenAiOperation;
   /** Model named in the URL (Bedrock model id, Gemini model, Azure deployment). */
   pathModel?: string;
+}
+
+/**
+ * The usage every extractor starts from: who and what the route says, and the model the
+ * request body names, else the one in the URL.
+ */
+export function usageOf(route: Route, requestModel?: Json): LlmUsage {
+  const u: LlmUsage = { provider: route.provider, operation: route.operation };
+  const model = str(requestModel) ?? route.pathModel;
+  if (model !== undefined) u.model = model;
+  return u;
 }
 
 /** Everything extraction reads from one HTTP exchange, decoded once. */

@@ -3,7 +3,7 @@
  * response; streamGenerateContent repeats it cumulatively, so the last one counts. The
  * stream is SSE with `alt=sse`, otherwise one JSON array of responses.
  */
-import type { Exchange, Route } from './detect.ts';
+import { type Exchange, type Route, usageOf } from './detect.ts';
 import { addName, arr, count, type Json, type JsonObject, obj, parseJson, path, str } from './json.ts';
 import { type ExtractOptions, promptText } from './openai.ts';
 import type { StreamEvent } from './sse.ts';
@@ -16,8 +16,7 @@ export function extractGemini(
   events: StreamEvent[] | undefined,
   o: ExtractOptions,
 ): LlmUsage {
-  const u: LlmUsage = { provider: route.provider, operation: route.operation };
-  if (route.pathModel !== undefined) u.model = route.pathModel;
+  const u = usageOf(route);
   u.stream = route.kind === 'gemini-stream';
   const tools: string[] = [];
   let completion = '';

@@ -3,7 +3,7 @@
  * gateways: Chat Completions (streaming with stream_options.include_usage), Responses
  * (streaming events), Embeddings, legacy Completions; and Ollama's native /api endpoints.
  */
-import type { Exchange, Route } from './detect.ts';
+import { type Exchange, type Route, usageOf } from './detect.ts';
 import { addName, arr, count, type Json, type JsonObject, obj, parseJson, path, str } from './json.ts';
 import type { StreamEvent } from './sse.ts';
 import type { LlmUsage } from './types.ts';
@@ -69,9 +69,7 @@ export function extractOpenAi(
   o: ExtractOptions,
 ): LlmUsage {
   const req = ex.request;
-  const u: LlmUsage = { provider: route.provider, operation: route.operation };
-  const model = str(req?.model) ?? route.pathModel;
-  if (model !== undefined) u.model = model;
+  const u = usageOf(route, req?.model);
   const tools: string[] = [];
   const completion = { text: '' };
   const max = o.maxContentChars;

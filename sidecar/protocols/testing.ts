@@ -103,3 +103,64 @@ export function* everySplit(steps: readonly Step[]): Generator<[number, number]>
     for (let off = 1; off < steps[i]!.bytes.length; off++) yield [i, off];
   }
 }
+
+/** One direction's bytes of a conversation, as the session tests write it. */
+export type Turn = readonly [Side, Buffer];
+
+/**
+ * Feeds a conversation to a session turn by turn, 10 ms apart, each turn cut by `split`
+ * (whole by default), then closes it. Each piece is a scratch copy overwritten afterwards,
+ * like a reused capture buffer, so a parser that keeps views fails the test.
+ */
+export function feedTurns(
+  session: ProtocolSession,
+  turns: readonly Turn[],
+  split?: (bytes: Buffer) => Buffer[],
+): void {
+  let ts = 1000;
+  for (const [side, bytes] of turns) {
+    for (const part of split ? split(bytes) : [bytes]) {
+      const scratch = Buffer.from(part);
+      session.onData(side, scratch, ts);
+      scratch.fill(0xee);
+    }
+    ts += 10;
+  }
+  session.onClose(ts);
+}
+
+/** Fuzz input: the random bytes alone, or (mix) after as many bytes of a valid conversation. */
+export function fuzzBytes(valid: Buffer, random: Uint8Array, mix: boolean): Buffer {
+  return mix ? Buffer.concat([valid.subarray(0, random.length), Buffer.from(random)]) : Buffer.from(random);
+}
+
+/**
+ * Feeds `data` in pieces of the sizes in `cuts` (cycled), every `serverEvery`-th piece as
+ * the server's and the rest as the client's, stamped with its offset; then closes the session.
+ */
+export function feedPieces(
+  session: ProtocolSession,
+  data: Buffer,
+  cuts: readonly number[],
+  serverEvery: number,
+): void {
+  let pos = 0;
+  let i = 0;
+  while (pos < data.length) {
+    const n = cuts[i++ % cuts.length]!;
+    session.onData(i % serverEvery === 0 ? 'server' : 'client', data.subarray(pos, pos + n), pos);
+    pos += n;
+  }
+  session.onClose(pos);
+}
+
+/** The database fields a PostgreSQL or MySQL session test compares per transaction. */
+export const dbView = (t: Transaction) => ({
+  op: t.operation,
+  status: t.status,
+  stmt: t.db?.statement,
+  table: t.db?.table,
+  rows: t.db?.rows,
+  err: t.db?.errorMessage,
+  complete: t.complete,
+});

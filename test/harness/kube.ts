@@ -1,5 +1,4 @@
 /** Small helpers integration tests need around a control plane. */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import {
   type KubeConfig,
@@ -9,6 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import { findKubectl } from './binaries.ts';
 import type { ControlPlane } from './controlplane.ts';
+import { type CommandResult, runCommand } from './process.ts';
 
 export interface WaitForOptions {
   /** Default 30 s. */
@@ -55,11 +55,7 @@ export async function applyManifest<T extends KubernetesObject>(
   return client.patch(object, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
 }
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type KubectlResult = CommandResult;
 
 /** Runs kubectl against the control plane; resolves whatever the exit code (tests assert on it). */
 export function runKubectl(
@@ -67,26 +63,11 @@ export function runKubectl(
   args: readonly string[],
   options: { input?: string; timeoutMs?: number } = {},
 ): Promise<KubectlResult> {
-  const bin = findKubectl();
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['--kubeconfig', cp.kubeconfigPath, ...args], {
-      // The discovery cache goes into the control plane's temp dir, so it is removed with it.
-      env: { ...process.env, KUBECONFIG: cp.kubeconfigPath, KUBECACHEDIR: join(cp.dir, 'kubectl-cache') },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: options.timeoutMs ?? 60_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+  return runCommand(findKubectl(), ['--kubeconfig', cp.kubeconfigPath, ...args], {
+    // The discovery cache goes into the control plane's temp dir, so it is removed with it.
+    env: { ...process.env, KUBECONFIG: cp.kubeconfigPath, KUBECACHEDIR: join(cp.dir, 'kubectl-cache') },
+    timeout: options.timeoutMs ?? 60_000,
+    input: options.input,
   });
 }
 

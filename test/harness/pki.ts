@@ -4,8 +4,12 @@
  * both Go's TLS stack (kube-apiserver, kubectl) and Node's accept it.
  */
 import 'reflect-metadata'; // @peculiar/x509 resolves its parts through tsyringe, which needs it
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, type webcrypto } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { PrerequisiteError } from '../../lib/errors.ts';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -119,4 +123,50 @@ export function createServiceAccountKeyPair(): { privateKeyPem: string; publicKe
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
   };
+}
+
+export interface CertFiles {
+  key: string;
+  cert: string;
+  keyPath: string;
+  certPath: string;
+}
+
+export interface OpensslCertOptions {
+  /** Default `localhost`. */
+  commonName?: string;
+  /** subjectAltName entries (`DNS:localhost`, `IP:127.0.0.1`); none by default. */
+  altNames?: readonly string[];
+  /** Default `ec` (P-256); `rsa` is RSA 2048. */
+  keyType?: 'ec' | 'rsa';
+}
+
+/**
+ * A self-signed certificate made by the openssl command line, valid one day, written to
+ * `dir/key.pem` and `dir/cert.pem` (for servers that read files: MariaDB, PostgreSQL, TLS tests).
+ */
+export function opensslSelfSignedCert(dir: string, options: OpensslCertOptions = {}): CertFiles {
+  const keyPath = join(dir, 'key.pem');
+  const certPath = join(dir, 'cert.pem');
+  const newkey = options.keyType === 'rsa' ? ['rsa:2048'] : ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  const altNames = options.altNames ?? [];
+  const addext = altNames.length > 0 ? ['-addext', `subjectAltName=${altNames.join(',')}`] : [];
+  const args = ['req', '-x509', '-newkey', ...newkey, '-nodes', '-days', '1'];
+  args.push(
+    '-subj',
+    `/CN=${options.commonName ?? 'localhost'}`,
+    ...addext,
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+  );
+  try {
+    execFileSync('openssl', args, { stdio: 'ignore' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new PrerequisiteError('openssl is required for this test and is not on PATH');
+    throw err;
+  }
+  return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8'), keyPath, certPath };
 }

@@ -4,7 +4,7 @@
  * log file (never a pipe that could fill up and stall it), and can report the tail of that
  * log when it fails.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptionsWithoutStdio, spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 
 export interface ManagedProcessOptions {
@@ -147,4 +147,41 @@ export function tailFile(file: string, lines: number): string {
   } catch {
     return '(no output)';
   }
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a short command to its end with its output collected (kubectl, helm); resolves whatever
+ * the exit code, 128 when a signal ended it (the timeout kills with SIGKILL). `input` goes to
+ * its stdin, which is closed either way.
+ */
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  options: Omit<SpawnOptionsWithoutStdio, 'stdio' | 'killSignal'> & { input?: string } = {},
+): Promise<CommandResult> {
+  const { input, ...spawnOptions } = options;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      ...spawnOptions,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
 }

@@ -147,3 +147,23 @@ export async function replayCapture(file: string, protocols: readonly ProtocolDe
   pipeline.close();
   return { items: out, counters: pipeline.counters };
 }
+
+/** What a database test compares per transaction: the signal's fields that the client decided. */
+export interface DbExpect {
+  operation?: string;
+  status: string;
+  statement?: string;
+  table?: string;
+  rows?: number;
+  errorMessage?: string;
+}
+
+export function dbView(tx: Transaction): DbExpect {
+  const v: DbExpect = { status: String(tx.status) };
+  if (tx.operation !== undefined) v.operation = tx.operation;
+  if (tx.db?.statement !== undefined) v.statement = tx.db.statement;
+  if (tx.db?.table !== undefined) v.table = tx.db.table;
+  if (tx.db?.rows !== undefined) v.rows = tx.db.rows;
+  if (tx.db?.errorMessage !== undefined) v.errorMessage = tx.db.errorMessage;
+  return v;
+}

@@ -2,52 +2,34 @@
  * Renders charts/axom-observer with the real helm binary, for the chart tests. Values go
  * through a temp file (JSON is YAML), so a test states them as an object, not as --set strings.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { findHelm, REPO_ROOT } from '../harness/binaries.ts';
+import { type CommandResult, runCommand } from '../harness/process.ts';
 
 export const CHART_DIR = join(REPO_ROOT, 'charts/axom-observer');
 export const RELEASE = 'axom-observer';
 export const NAMESPACE = 'axom-system';
 
-export interface HelmResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type HelmResult = CommandResult;
 
 export type Manifest = any;
 
 export function runHelm(args: readonly string[], timeoutMs = 60_000): Promise<HelmResult> {
   const bin = findHelm();
   const home = mkdtempSync(join(tmpdir(), 'axom-helm-'));
-  return new Promise<HelmResult>((resolve, reject) => {
-    const child = spawn(bin, args, {
-      cwd: REPO_ROOT,
-      // Helm's caches and config go to a throwaway home, removed below.
-      env: {
-        ...process.env,
-        HELM_CACHE_HOME: join(home, 'cache'),
-        HELM_CONFIG_HOME: join(home, 'config'),
-        HELM_DATA_HOME: join(home, 'data'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: timeoutMs,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
+  return runCommand(bin, args, {
+    cwd: REPO_ROOT,
+    // Helm's caches and config go to a throwaway home, removed below.
+    env: {
+      ...process.env,
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_DATA_HOME: join(home, 'data'),
+    },
+    timeout: timeoutMs,
   }).finally(() => rmSync(home, { recursive: true, force: true }));
 }
 

@@ -18,6 +18,7 @@ import {
 import { WRITE_VERBS } from '../../operator/kube/client.ts';
 import { type Operator, startOperator } from '../../operator/operator.ts';
 import { type ControlPlane, startControlPlane } from '../harness/controlplane.ts';
+import { waitFor } from '../harness/kube.ts';
 import {
   type ChartIdentity,
   identityTitle,
@@ -36,25 +37,6 @@ const SECRETS = `/api/v1/namespaces/${NS}/secrets`;
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 type Json = any;
 
@@ -99,20 +81,26 @@ describe(`ObservationPolicy controller (real control plane, ${identityTitle(IDEN
     spec,
   });
   const readyPolicy = (name: string, pred: (p: Json) => boolean = () => true) =>
-    waitFor(`${name} Ready=True`, async () => {
-      const p = await get(`${POLICIES}/${name}`);
-      const ready = condition(p, 'Ready');
-      return ready?.status === 'True' && p.status.observedGeneration === p.metadata.generation && pred(p)
-        ? p
-        : undefined;
-    });
+    waitFor(
+      async () => {
+        const p = await get(`${POLICIES}/${name}`);
+        const ready = condition(p, 'Ready');
+        return ready?.status === 'True' && p.status.observedGeneration === p.metadata.generation && pred(p)
+          ? p
+          : undefined;
+      },
+      { what: `${name} Ready=True`, intervalMs: 100 },
+    );
   /** Waits until the controller has nothing queued, delayed or in progress. */
   const idle = () =>
-    waitFor('controller idle', async () => {
-      const c = op.controller();
-      if (!c?.hasSynced) return false;
-      return c.queue.depth === 0 && c.queue.processingCount === 0 && c.queue.delayedCount === 0;
-    });
+    waitFor(
+      async () => {
+        const c = op.controller();
+        if (!c?.hasSynced) return false;
+        return c.queue.depth === 0 && c.queue.processingCount === 0 && c.queue.delayedCount === 0;
+      },
+      { what: 'controller idle', intervalMs: 100 },
+    );
 
   before(async () => {
     cp = await startControlPlane({ withControllerManager: true });
@@ -236,15 +224,15 @@ describe(`ObservationPolicy controller (real control plane, ${identityTitle(IDEN
       { data: { 'rules.yaml': 'version: 1\n# edited\n' } },
       'application/merge-patch+json',
     );
-    await waitFor(
-      'ConfigMap restored',
-      async () => (await get(`${CMS}/${name}`))?.data['rules.yaml'] === original,
-    );
+    await waitFor(async () => (await get(`${CMS}/${name}`))?.data['rules.yaml'] === original, {
+      what: 'ConfigMap restored',
+      intervalMs: 100,
+    });
     await must('DELETE', `${CMS}/${name}`);
-    await waitFor(
-      'ConfigMap recreated',
-      async () => (await get(`${CMS}/${name}`))?.data?.['rules.yaml'] === original,
-    );
+    await waitFor(async () => (await get(`${CMS}/${name}`))?.data?.['rules.yaml'] === original, {
+      what: 'ConfigMap recreated',
+      intervalMs: 100,
+    });
     const s = apiKeySecretName('alpha');
     await must(
       'PATCH',
@@ -253,10 +241,10 @@ describe(`ObservationPolicy controller (real control plane, ${identityTitle(IDEN
       'application/merge-patch+json',
     );
     await waitFor(
-      'Secret restored',
       async () =>
         Buffer.from((await get(`${SECRETS}/${s}`)).data['api-key'], 'base64').toString() ===
         'sk-team-secret-1',
+      { what: 'Secret restored', intervalMs: 100 },
     );
   });
 
@@ -267,10 +255,13 @@ describe(`ObservationPolicy controller (real control plane, ${identityTitle(IDEN
       { data: { token: b64('sk-rotated-2') } },
       'application/merge-patch+json',
     );
-    await waitFor('rotated key copied', async () => {
-      const s = await get(`${SECRETS}/${apiKeySecretName('alpha')}`);
-      return Buffer.from(s.data['api-key'], 'base64').toString() === 'sk-rotated-2';
-    });
+    await waitFor(
+      async () => {
+        const s = await get(`${SECRETS}/${apiKeySecretName('alpha')}`);
+        return Buffer.from(s.data['api-key'], 'base64').toString() === 'sk-rotated-2';
+      },
+      { what: 'rotated key copied', intervalMs: 100 },
+    );
   });
 
   it('reports an invalid spec as RulesValid=False and renders nothing', async () => {
@@ -281,10 +272,13 @@ describe(`ObservationPolicy controller (real control plane, ${identityTitle(IDEN
         rules: [{ name: 'slow', alerts: [{ name: 'too_slow', condition: 'signal.latencyMs >' }] }],
       }),
     );
-    const p = await waitFor('RulesValid=False', async () => {
-      const x = await get(`${POLICIES}/broken`);
-      return condition(x, 'RulesValid')?.status === 'False' ? x : undefined;
-    });
+    const p = await waitFor(
+      async () => {
+        const x = await get(`${POLICIES}/broken`);
+        return condition(x, 'RulesValid')?.status === 'False' ? x : undefined;
+      },
+      { what: 'RulesValid=False', intervalMs: 100 },
+    );
     assert.equal(condition(p, 'RulesValid').reason, 'InvalidSpec');
     assert.match(condition(p, 'RulesValid').message, /spec\.rules\[0\]\.alerts\[0\]\.condition/);
     assert.equal(condition(p, 'Ready').status, 'False');
@@ -304,10 +298,13 @@ describe(`ObservationPolicy controller (real control plane, ${identityTitle(IDEN
         export: { enabled: true, backendUrl: 'https://backend.example/v1', apiKey: { source: 'Central' } },
       }),
     );
-    const p = await waitFor('SecretReady=False', async () => {
-      const x = await get(`${POLICIES}/central`);
-      return condition(x, 'SecretReady')?.status === 'False' ? x : undefined;
-    });
+    const p = await waitFor(
+      async () => {
+        const x = await get(`${POLICIES}/central`);
+        return condition(x, 'SecretReady')?.status === 'False' ? x : undefined;
+      },
+      { what: 'SecretReady=False', intervalMs: 100 },
+    );
     assert.equal(condition(p, 'SecretReady').reason, 'SourceNotFound');
     assert.match(condition(p, 'SecretReady').message, /axom-system\/axom-central/);
     assert.equal(condition(p, 'Ready').status, 'False');
@@ -331,10 +328,10 @@ describe(`ObservationPolicy controller (real control plane, ${identityTitle(IDEN
     // Drift repair still works: the watches are back.
     const name = rulesConfigMapName('after-restart');
     await must('DELETE', `${CMS}/${name}`);
-    await waitFor(
-      'ConfigMap recreated after restart',
-      async () => (await get(`${CMS}/${name}`)) !== undefined,
-    );
+    await waitFor(async () => (await get(`${CMS}/${name}`)) !== undefined, {
+      what: 'ConfigMap recreated after restart',
+      intervalMs: 100,
+    });
   });
 
   it('counts and reports pods that asked for the sidecar but lack it', async () => {
@@ -346,21 +343,30 @@ describe(`ObservationPolicy controller (real control plane, ${identityTitle(IDEN
       metadata: { name: 'plain' },
       spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
     });
-    await waitFor('uninjected gauge = 1', async () => {
-      const g = await op.metrics.uninjectedPods.get();
-      return g.values.find((v) => v.labels.reason === 'webhook_missed')?.value === 1;
-    });
-    await waitFor('SidecarMissing event', async () => {
-      const events = await get(`/api/v1/namespaces/${NS}/events`);
-      return events.items.some(
-        (e: Json) => e.involvedObject.name === 'agent' && e.reason === 'SidecarMissing',
-      );
-    });
+    await waitFor(
+      async () => {
+        const g = await op.metrics.uninjectedPods.get();
+        return g.values.find((v) => v.labels.reason === 'webhook_missed')?.value === 1;
+      },
+      { what: 'uninjected gauge = 1', intervalMs: 100 },
+    );
+    await waitFor(
+      async () => {
+        const events = await get(`/api/v1/namespaces/${NS}/events`);
+        return events.items.some(
+          (e: Json) => e.involvedObject.name === 'agent' && e.reason === 'SidecarMissing',
+        );
+      },
+      { what: 'SidecarMissing event', intervalMs: 100 },
+    );
     await must('DELETE', `/api/v1/namespaces/${NS}/pods/agent`, { gracePeriodSeconds: 0 });
-    await waitFor('uninjected gauge = 0', async () => {
-      const g = await op.metrics.uninjectedPods.get();
-      return g.values.find((v) => v.labels.reason === 'webhook_missed')?.value === 0;
-    });
+    await waitFor(
+      async () => {
+        const g = await op.metrics.uninjectedPods.get();
+        return g.values.find((v) => v.labels.reason === 'webhook_missed')?.value === 0;
+      },
+      { what: 'uninjected gauge = 0', intervalMs: 100 },
+    );
   });
 
   it('deletes nothing itself: owner references let the garbage collector remove rendered objects', async () => {
@@ -369,11 +375,10 @@ describe(`ObservationPolicy controller (real control plane, ${identityTitle(IDEN
     assert.equal(cm.metadata.ownerReferences[0].uid, p.metadata.uid);
     await must('DELETE', `${POLICIES}/alpha`);
     await waitFor(
-      'garbage collection of the rendered objects',
       async () =>
         (await get(`${CMS}/${rulesConfigMapName('alpha')}`)) === undefined &&
         (await get(`${SECRETS}/${apiKeySecretName('alpha')}`)) === undefined,
-      60_000,
+      { what: 'garbage collection of the rendered objects', timeoutMs: 60_000, intervalMs: 100 },
     );
   });
 

@@ -6,11 +6,9 @@
  * token counts are asserted exactly.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createSecureServer } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { Registry } from 'prom-client';
@@ -25,6 +23,7 @@ import {
   providerHandler,
 } from './llm-servers.ts';
 import {
+  listen,
   type Observed,
   replayWithKeys,
   run,
@@ -43,16 +42,6 @@ const LLM_ON = {
     providers: { openai: true, anthropic: true, bedrock: true, gemini: true, openaiCompatible: true },
   },
 };
-
-async function listen(
-  t: TestContext,
-  server: HttpServer | ReturnType<typeof createSecureServer>,
-): Promise<number> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return (server.address() as AddressInfo).port;
-}
 
 function meter(observed: Observed[]) {
   const registry = new Registry();

@@ -5,41 +5,24 @@
  * tcpdump records the traffic; the replay is compared with what each client did.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { createMysqlProtocol } from '../../sidecar/protocols/mysql/index.ts';
-import type { Transaction } from '../../sidecar/protocols/types.ts';
+import { opensslSelfSignedCert } from '../harness/pki.ts';
 import { ManagedProcess } from '../harness/process.ts';
 import {
+  type DbExpect,
+  dbView,
   freePort,
   replayCapture,
   requireCommands,
   startWireCapture,
   waitForPort,
 } from '../harness/wirecapture.ts';
-
-interface Expect {
-  operation?: string;
-  status: string;
-  statement?: string;
-  table?: string;
-  rows?: number;
-  errorMessage?: string;
-}
-
-const view = (tx: Transaction): Expect => {
-  const v: Expect = { status: String(tx.status) };
-  if (tx.operation !== undefined) v.operation = tx.operation;
-  if (tx.db?.statement !== undefined) v.statement = tx.db.statement;
-  if (tx.db?.table !== undefined) v.table = tx.db.table;
-  if (tx.db?.rows !== undefined) v.rows = tx.db.rows;
-  if (tx.db?.errorMessage !== undefined) v.errorMessage = tx.db.errorMessage;
-  return v;
-};
 
 const localPort = (conn: mysql.Connection): number =>
   (conn as unknown as { connection: { stream: { localPort: number } } }).connection.stream.localPort;
@@ -54,25 +37,7 @@ test('mysql: mysql2 and the mariadb client against a real MariaDB, captured and 
   const dir = await mkdtemp(join(tmpdir(), 'axom-mysql-'));
   t.after(() => (process.env.AXOM_KEEP_TMP ? undefined : rm(dir, { recursive: true, force: true })));
   const data = join(dir, 'data');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
+  opensslSelfSignedCert(dir, { keyType: 'rsa' });
   const install = spawnSync(
     'mariadb-install-db',
     [
@@ -113,7 +78,7 @@ test('mysql: mysql2 and the mariadb client against a real MariaDB, captured and 
   const capture = await startWireCapture(dir, 'mysql', port);
   t.after(() => capture.stop());
 
-  const expected: Expect[] = [];
+  const expected: DbExpect[] = [];
   const conn = await mysql.createConnection({
     host: '127.0.0.1',
     port,
@@ -122,7 +87,7 @@ test('mysql: mysql2 and the mariadb client against a real MariaDB, captured and 
   });
   const mainPort = localPort(conn);
   try {
-    const q = async (sql: string, e: Omit<Expect, 'status'>): Promise<void> => {
+    const q = async (sql: string, e: Omit<DbExpect, 'status'>): Promise<void> => {
       await conn.query(sql);
       expected.push({ status: 'ok', ...e });
     };
@@ -267,7 +232,7 @@ test('mysql: mysql2 and the mariadb client against a real MariaDB, captured and 
     });
   const main = items.filter((i) => i.conn.client.port === mainPort);
   assert.deepEqual(
-    main.map((i) => view(i.tx)),
+    main.map((i) => dbView(i.tx)),
     expected,
     summary(),
   );
@@ -281,7 +246,7 @@ test('mysql: mysql2 and the mariadb client against a real MariaDB, captured and 
   }
   const others = items.filter((i) => ![mainPort, tlsPort, zipPort].includes(i.conn.client.port));
   assert.deepEqual(
-    others.map((i) => view(i.tx)),
+    others.map((i) => dbView(i.tx)),
     [
       {
         status: 'ok',

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { API_GROUP_VERSION, SIDECAR_CONTAINER_NAME } from '../../lib/names.ts';
 import { type ControlPlane, freePort, startControlPlane } from '../harness/controlplane.ts';
+import { waitFor } from '../harness/kube.ts';
 import {
   type ChartIdentity,
   identityTitle,
@@ -31,25 +32,6 @@ const NS = 'team-ha';
 const IDENTITY = operatorIdentityMode();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Json = any;
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 interface Replica {
   name: string;
@@ -147,10 +129,13 @@ describe(`axom-observer operator (child processes, real control plane, ${identit
       spec: {},
     });
   const policyReady = (name: string) =>
-    waitFor(`${name} Ready`, async () => {
-      const p = await get(`/apis/${API_GROUP_VERSION}/namespaces/${NS}/observationpolicies/${name}`);
-      return p?.status?.conditions?.some((c: Json) => c.type === 'Ready' && c.status === 'True');
-    });
+    waitFor(
+      async () => {
+        const p = await get(`/apis/${API_GROUP_VERSION}/namespaces/${NS}/observationpolicies/${name}`);
+        return p?.status?.conditions?.some((c: Json) => c.type === 'Ready' && c.status === 'True');
+      },
+      { what: `${name} Ready`, intervalMs: 100 },
+    );
   const leaders = async (rs: Replica[]): Promise<Replica[]> => {
     const out: Replica[] = [];
     for (const r of rs) if ((await metric(r, 'axom_operator_leader').catch(() => 0)) === 1) out.push(r);
@@ -181,10 +166,13 @@ describe(`axom-observer operator (child processes, real control plane, ${identit
   it('elects exactly one leader; SIGTERM releases the Lease and the other replica takes over', async () => {
     const a = await startReplica('a', kubeconfig, ['--no-webhook']);
     const b = await startReplica('b', kubeconfig, ['--no-webhook']);
-    const first = await waitFor('one leader', async () => {
-      const l = await leaders([a, b]);
-      return l.length === 1 ? l[0] : undefined;
-    });
+    const first = await waitFor(
+      async () => {
+        const l = await leaders([a, b]);
+        return l.length === 1 ? l[0] : undefined;
+      },
+      { what: 'one leader', intervalMs: 100 },
+    );
     // Several renewals later there is still exactly one.
     await sleep(1500);
     assert.deepEqual(
@@ -203,7 +191,11 @@ describe(`axom-observer operator (child processes, real control plane, ${identit
     const lease = await get(`/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NS}/leases/${leaseName}`);
     // Released (empty holder) or already taken by the other replica.
     assert.ok(!lease.spec.holderIdentity || lease.spec.holderIdentity !== '', 'lease readable');
-    await waitFor('the other replica leads', async () => (await leaders([other])).length === 1, 10_000);
+    await waitFor(async () => (await leaders([other])).length === 1, {
+      what: 'the other replica leads',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     assert.ok(first.output.join('').includes('released the lease'), 'the stopping leader released the Lease');
     await createPolicy('two');
     await policyReady('two');
@@ -225,11 +217,11 @@ describe(`axom-observer operator (child processes, real control plane, ${identit
     await collectRefusals(leader);
     leader.child.kill('SIGKILL');
     await leader.exited;
-    await waitFor(
-      'the newcomer leads after the Lease expired',
-      async () => (await leaders([c])).length === 1,
-      20_000,
-    );
+    await waitFor(async () => (await leaders([c])).length === 1, {
+      what: 'the newcomer leads after the Lease expired',
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     await createPolicy('three');
     await policyReady('three');
     assert.equal(await stopReplica(c, 'SIGTERM'), 0);
@@ -256,17 +248,16 @@ describe(`axom-observer operator (child processes, real control plane, ${identit
       ...names,
     ]);
     await waitFor(
-      'webhook registered',
       async () =>
         (await get('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations')).items.length > 0,
-      60_000,
+      { what: 'webhook registered', timeoutMs: 60_000, intervalMs: 100 },
     ).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}\n${r.output.join('')}`);
     });
-    await waitFor(
-      'operator ready',
-      async () => (await fetch(`http://127.0.0.1:${r.metricsPort}/readyz`)).status === 200,
-    );
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${r.metricsPort}/readyz`)).status === 200, {
+      what: 'operator ready',
+      intervalMs: 100,
+    });
     // The API server may need a moment to pick up a new webhook configuration: a few tries.
     let pod: Json;
     for (let i = 0; i < 10 && !pod; i++) {

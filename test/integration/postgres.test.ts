@@ -14,8 +14,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { createPostgresProtocol } from '../../sidecar/protocols/postgres/index.ts';
+import { opensslSelfSignedCert } from '../harness/pki.ts';
 import { ManagedProcess } from '../harness/process.ts';
 import {
+  type DbExpect,
+  dbView,
   freePort,
   replayCapture,
   requireCommands,
@@ -24,15 +27,6 @@ import {
 } from '../harness/wirecapture.ts';
 
 const USER = 'nobody';
-
-interface Expect {
-  operation?: string;
-  status: string;
-  statement?: string;
-  table?: string;
-  rows?: number;
-  errorMessage?: string;
-}
 
 test('postgres: pg and psql against a real server, captured and replayed', {
   timeout: 120_000,
@@ -47,25 +41,7 @@ test('postgres: pg and psql against a real server, captured and replayed', {
   const sock = join(dir, 'sock');
   mkdirSync(sock);
   // A self-signed certificate so that an SSLRequest is answered 'S'.
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
+  opensslSelfSignedCert(dir, { keyType: 'rsa' });
   chmodSync(join(dir, 'key.pem'), 0o600);
   execFileSync('chown', ['-R', `${USER}:`, dir]);
   chmodSync(dir, 0o755);
@@ -112,7 +88,7 @@ test('postgres: pg and psql against a real server, captured and replayed', {
   const capture = await startWireCapture(dir, 'pg', port);
   t.after(() => capture.stop());
 
-  const expected: Expect[] = [];
+  const expected: DbExpect[] = [];
   const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
   await client.connect();
   const clientPort = (client as unknown as { connection: { stream: { localPort: number } } }).connection
@@ -239,7 +215,7 @@ test('postgres: pg and psql against a real server, captured and replayed', {
     { env: psqlEnv, encoding: 'utf8', timeout: 20_000 },
   );
   assert.equal(count.stdout.trim(), '5');
-  const psqlExpected: Expect[] = [
+  const psqlExpected: DbExpect[] = [
     // psql rewrites \copy into COPY ... FROM STDIN (whitespace normalized by the parser).
     { operation: 'COPY', status: 'ok', statement: 'COPY items (v) FROM STDIN', table: 'items', rows: 3 },
     { operation: 'SELECT', status: 'ok', statement: 'SELECT count(*) FROM items', table: 'items', rows: 1 },
@@ -262,15 +238,6 @@ test('postgres: pg and psql against a real server, captured and replayed', {
   const file = await capture.stop();
   const { items, counters } = await replayCapture(file, [createPostgresProtocol()]);
 
-  const view = (tx: (typeof items)[number]['tx']): Expect => {
-    const v: Expect = { status: String(tx.status) };
-    if (tx.operation !== undefined) v.operation = tx.operation;
-    if (tx.db?.statement !== undefined) v.statement = tx.db.statement;
-    if (tx.db?.table !== undefined) v.table = tx.db.table;
-    if (tx.db?.rows !== undefined) v.rows = tx.db.rows;
-    if (tx.db?.errorMessage !== undefined) v.errorMessage = tx.db.errorMessage;
-    return v;
-  };
   const main = items.filter((i) => i.conn.client.port === clientPort);
   const summary = () =>
     JSON.stringify({
@@ -281,7 +248,7 @@ test('postgres: pg and psql against a real server, captured and replayed', {
       notParsed: [...counters.notParsedBy.values()],
     });
   assert.deepEqual(
-    main.map((i) => view(i.tx)),
+    main.map((i) => dbView(i.tx)),
     expected,
     summary(),
   );
@@ -295,7 +262,7 @@ test('postgres: pg and psql against a real server, captured and replayed', {
   }
   const psqlTxs = items.filter((i) => i.conn.client.port !== clientPort && i.conn.client.port !== tlsPort);
   assert.deepEqual(
-    psqlTxs.map((i) => view(i.tx)),
+    psqlTxs.map((i) => dbView(i.tx)),
     psqlExpected,
   );
   assert.equal(items.filter((i) => i.conn.client.port === tlsPort).length, 0, 'nothing parsed after TLS');

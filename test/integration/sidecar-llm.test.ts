@@ -14,8 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -23,8 +22,9 @@ import { PrerequisiteError } from '../../lib/errors.ts';
 import { validateSignal } from '../../sidecar/signal/index.ts';
 import type { LlmInfo, Signal, TransactionSignal } from '../../sidecar/signal/types.ts';
 import { createNetnsPair, type NetnsEnd, type NetnsPair, waitForLine } from '../harness/netns.ts';
+import { type CertFiles, opensslSelfSignedCert } from '../harness/pki.ts';
 import { EXPECTED_NODE_SDK_CALLS } from './llm-servers.ts';
-import { requireTool, run, tempDir } from './tls-capture.ts';
+import { requireTool, run, tcpdumpStarted, tempDir } from './tls-capture.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CLI = join(ROOT, 'cli/main.ts');
@@ -48,34 +48,8 @@ function usageOf(llm: LlmInfo | undefined) {
 }
 
 /** A certificate the SDKs accept for the providers' real host names (via NODE_EXTRA_CA_CERTS). */
-function providerCert(dir: string): { key: string; cert: string; certPath: string } {
-  requireTool('openssl');
-  const keyPath = join(dir, 'key.pem');
-  const certPath = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=api.openai.com',
-      '-addext',
-      `subjectAltName=${HOSTS.map((h) => `DNS:${h}`).join(',')}`,
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8'), certPath };
+function providerCert(dir: string): CertFiles {
+  return opensslSelfSignedCert(dir, { commonName: 'api.openai.com', altNames: HOSTS.map((h) => `DNS:${h}`) });
 }
 
 interface World {
@@ -229,17 +203,7 @@ test('sidecar --pcap-file: the openai SDK over TLS 1.3, decrypted with its --tls
     'tcp port 443',
   ]);
   const stopped = new Promise((r) => tcpdump.once('exit', r));
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new PrerequisiteError(`tcpdump did not start: ${err}`)), 10_000);
-    tcpdump.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
+  await tcpdumpStarted(tcpdump);
   const seen = await agent(w, 'openai.mjs', OPENAI_CLIENT, {}, [`--tls-keylog=${keylog}`]);
   assert.deepEqual(seen, [1200, 'get_weather', 17, 2], 'the SDK itself saw the provider answer');
   // Let the last packets reach the file, then stop the recording.

@@ -5,7 +5,9 @@
  * pipeline with the TLS protocol, the key log tailer and the LLM/MCP enrichers.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -17,6 +19,7 @@ import { http2Protocol } from '../../sidecar/protocols/http2/index.ts';
 import type { ConnectionInfo, Transaction } from '../../sidecar/protocols/types.ts';
 import { websocket } from '../../sidecar/protocols/websocket/index.ts';
 import { createTlsProtocol, KeyLogStore, KeyLogTailer, type TlsStats } from '../../sidecar/tls/index.ts';
+import { type CertFiles, opensslSelfSignedCert } from '../harness/pki.ts';
 
 export function which(cmd: string): string | undefined {
   try {
@@ -32,6 +35,14 @@ export function requireTool(cmd: string): string {
   return path;
 }
 
+/** Listens on a free loopback port and returns it; the server is closed after the test. */
+export async function listen(t: TestContext, server: NetServer): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return (server.address() as AddressInfo).port;
+}
+
 /** A temp dir removed after the test, even on failure. */
 export function tempDir(t: TestContext, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -39,41 +50,30 @@ export function tempDir(t: TestContext, prefix: string): string {
   return dir;
 }
 
-export interface Cert {
-  key: string;
-  cert: string;
-  certPath: string;
-}
+export type Cert = CertFiles;
 
 /** A self-signed ECDSA certificate for localhost / 127.0.0.1. */
 export function selfSignedCert(dir: string): Cert {
-  requireTool('openssl');
-  const keyPath = join(dir, 'key.pem');
-  const certPath = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8'), certPath };
+  return opensslSelfSignedCert(dir, { altNames: ['DNS:localhost', 'IP:127.0.0.1'] });
+}
+
+/** Resolves once tcpdump says on stderr that it is listening (so no packet is missed). */
+export function tcpdumpStarted(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new PrerequisiteError(`tcpdump did not start: ${err}`)), 10_000);
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('listening on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new PrerequisiteError(`tcpdump exited with ${code}: ${err}`));
+    });
+  });
 }
 
 export interface Capture {
@@ -103,21 +103,7 @@ export async function startCapture(t: TestContext, dir: string, port: number): P
     if (!exited) child.kill('SIGKILL');
     await exit;
   });
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new PrerequisiteError(`tcpdump did not start: ${err}`)), 10_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new PrerequisiteError(`tcpdump exited with ${code}: ${err}`));
-    });
-  });
+  await tcpdumpStarted(child);
   return {
     pcap,
     async stop() {

@@ -4,12 +4,10 @@
  * traffic, and the capture is replayed through the real pipeline with the key log.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createSecureServer } from 'node:http2';
-import { createServer, type Server } from 'node:https';
+import { createServer } from 'node:https';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +15,7 @@ import { WebSocketServer } from 'ws';
 import { PrerequisiteError } from '../../lib/errors.ts';
 import {
   type Cert,
+  listen,
   type Observed,
   replayWithKeys,
   run,
@@ -26,16 +25,6 @@ import {
   tempDir,
   which,
 } from './tls-capture.ts';
-
-async function listen(
-  t: TestContext,
-  server: Server | ReturnType<typeof createSecureServer>,
-): Promise<number> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return (server.address() as AddressInfo).port;
-}
 
 function echoServer(
   cert: Cert,

@@ -3,15 +3,14 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { recordingContext } from '../postgres/fixtures.ts';
+import { feedPieces, feedTurns, fuzzBytes, type Turn } from '../testing.ts';
 import type { Side, Transaction } from '../types.ts';
 import { grpcMessage, H2Bytes } from './fixtures.ts';
 import * as F from './frames.ts';
 import { detectHttp2, Http2Session } from './index.ts';
 
-type Step = [Side, Buffer];
-
 function run(
-  steps: Step[],
+  steps: Turn[],
   split?: (b: Buffer) => Buffer[],
   opts: { midstream?: boolean; upgrade?: boolean } = {},
 ) {
@@ -34,17 +33,7 @@ function run(
         }
       : {},
   );
-  let ts = 1000;
-  for (const [side, bytes] of steps) {
-    for (const part of split ? split(bytes) : [bytes]) {
-      // A scratch copy overwritten afterwards, like a reused capture buffer: views must not be kept.
-      const scratch = Buffer.from(part);
-      s.onData(side, scratch, ts);
-      scratch.fill(0xee);
-    }
-    ts += 10;
-  }
-  s.onClose(ts);
+  feedTurns(s, steps, split);
   return { rec, session: s };
 }
 
@@ -58,7 +47,7 @@ const view = (t: Transaction) => ({
   resBody: t.response?.body?.toString(),
 });
 
-function conversation(): Step[] {
+function conversation(): Turn[] {
   const c = new H2Bytes();
   const s = new H2Bytes();
   const big = 'x'.repeat(40_000);
@@ -373,7 +362,7 @@ test('joined midway: HPACK state unknown → streams incomplete, no guessed head
   ]);
   c.build();
   s.build();
-  const steps: Step[] = [
+  const steps: Turn[] = [
     [
       'client',
       Buffer.concat([
@@ -517,17 +506,7 @@ test('fuzz: random bytes and random segmentation never throw and stay bounded', 
       (bytes, cuts, midstream, mix) => {
         const rec = recordingContext({ midstream }, 4096);
         const sess = new Http2Session(rec.ctx);
-        const data = mix
-          ? Buffer.concat([valid.subarray(0, bytes.length), Buffer.from(bytes)])
-          : Buffer.from(bytes);
-        let pos = 0;
-        let i = 0;
-        while (pos < data.length) {
-          const n = cuts[i++ % cuts.length]!;
-          sess.onData(i % 3 === 0 ? 'server' : 'client', data.subarray(pos, pos + n), pos);
-          pos += n;
-        }
-        sess.onClose(pos);
+        feedPieces(sess, fuzzBytes(valid, bytes, mix), cuts, 3);
         const internals = sess as unknown as {
           framers: Record<Side, { buffered: number }>;
           streams: Map<number, unknown>;

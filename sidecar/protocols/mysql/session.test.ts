@@ -2,39 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { recordingContext } from '../postgres/fixtures.ts';
-import type { Side, Transaction } from '../types.ts';
+import { dbView, feedPieces, feedTurns, fuzzBytes, type Turn } from '../testing.ts';
 import * as M from './constants.ts';
 import { client, MyBytes, server } from './fixtures.ts';
 import { detectMysql, MysqlSession } from './index.ts';
 
-type Step = [Side, Buffer];
-
-function run(steps: Step[], split?: (b: Buffer) => Buffer[], midstream = false) {
+function run(steps: Turn[], split?: (b: Buffer) => Buffer[], midstream = false) {
   const rec = recordingContext({ midstream, server: { ip: '127.0.0.1', port: 3306 } });
   const s = new MysqlSession(rec.ctx);
-  let ts = 1000;
-  for (const [side, bytes] of steps) {
-    for (const part of split ? split(bytes) : [bytes]) {
-      // A scratch copy overwritten afterwards, like a reused capture buffer: views must not be kept.
-      const scratch = Buffer.from(part);
-      s.onData(side, scratch, ts);
-      scratch.fill(0xee);
-    }
-    ts += 10;
-  }
-  s.onClose(ts);
+  feedTurns(s, steps, split);
   return { rec, session: s };
 }
-
-const view = (t: Transaction) => ({
-  op: t.operation,
-  status: t.status,
-  stmt: t.db?.statement,
-  table: t.db?.table,
-  rows: t.db?.rows,
-  err: t.db?.errorMessage,
-  complete: t.complete,
-});
 
 const BASE =
   M.CLIENT_PROTOCOL_41 |
@@ -44,7 +22,7 @@ const BASE =
   M.CLIENT_MULTI_RESULTS |
   M.CLIENT_TRANSACTIONS;
 
-function conversation(deprecateEof: boolean): Step[] {
+function conversation(deprecateEof: boolean): Turn[] {
   const caps = BASE | (deprecateEof ? M.CLIENT_DEPRECATE_EOF : 0);
   return [
     ['server', new MyBytes(0).greeting(caps | M.CLIENT_COMPRESS | M.CLIENT_SSL).build()],
@@ -181,7 +159,7 @@ const expected = [
 for (const deprecateEof of [false, true]) {
   test(`conversation (CLIENT_DEPRECATE_EOF ${deprecateEof})`, () => {
     const { rec, session } = run(conversation(deprecateEof));
-    assert.deepEqual(rec.txs.map(view), expected);
+    assert.deepEqual(rec.txs.map(dbView), expected);
     assert.deepEqual(rec.errors, []);
     assert.equal(session.serverVersion, '10.11.6-MariaDB');
     assert.equal((session.caps & M.CLIENT_DEPRECATE_EOF) !== 0, deprecateEof);
@@ -195,7 +173,7 @@ for (const deprecateEof of [false, true]) {
       const target = conv[i]![1];
       for (let k = 1; k < target.length; k++) {
         const { rec } = run(conv, (b) => (b === target ? [b.subarray(0, k), b.subarray(k)] : [b]));
-        assert.deepEqual(rec.txs.map(view), expected, `step ${i} split at ${k}`);
+        assert.deepEqual(rec.txs.map(dbView), expected, `step ${i} split at ${k}`);
       }
     }
   });
@@ -236,7 +214,7 @@ test('joined midway: resyncs on the next command', () => {
     undefined,
     true,
   );
-  assert.deepEqual(rec.txs.map(view), [
+  assert.deepEqual(rec.txs.map(dbView), [
     {
       op: 'DELETE',
       status: 'ok',
@@ -267,17 +245,7 @@ test('fuzz: random bytes and random segmentation never throw and stay bounded', 
       (bytes, cuts, midstream, mix) => {
         const rec = recordingContext({ midstream }, 4096);
         const s = new MysqlSession(rec.ctx);
-        const data = mix
-          ? Buffer.concat([valid.subarray(0, bytes.length), Buffer.from(bytes)])
-          : Buffer.from(bytes);
-        let pos = 0;
-        let c = 0;
-        while (pos < data.length) {
-          const n = cuts[c++ % cuts.length]!;
-          s.onData(c % 2 === 0 ? 'server' : 'client', data.subarray(pos, pos + n), pos);
-          pos += n;
-        }
-        s.onClose(pos);
+        feedPieces(s, fuzzBytes(valid, bytes, mix), cuts, 2);
         const internals = s as unknown as {
           client: { buffered: number };
           server: { buffered: number };

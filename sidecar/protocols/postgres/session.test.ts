@@ -1,40 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { Side, Transaction } from '../types.ts';
+import { dbView, feedPieces, feedTurns, fuzzBytes, type Turn } from '../testing.ts';
 import { pg, recordingContext } from './fixtures.ts';
 import { detectPostgres, PostgresSession, parseCommandTag } from './index.ts';
 
-type Step = [Side, Buffer];
-
-function run(steps: Step[], split?: (b: Buffer) => Buffer[], midstream = false) {
+function run(steps: Turn[], split?: (b: Buffer) => Buffer[], midstream = false) {
   const rec = recordingContext({ midstream });
   const s = new PostgresSession(rec.ctx);
-  let ts = 1000;
-  for (const [side, bytes] of steps) {
-    for (const part of split ? split(bytes) : [bytes]) {
-      // A scratch copy overwritten afterwards, like a reused capture buffer: views must not be kept.
-      const scratch = Buffer.from(part);
-      s.onData(side, scratch, ts);
-      scratch.fill(0xee);
-    }
-    ts += 10;
-  }
-  s.onClose(ts);
+  feedTurns(s, steps, split);
   return { rec, session: s };
 }
 
-const view = (t: Transaction) => ({
-  op: t.operation,
-  status: t.status,
-  stmt: t.db?.statement,
-  table: t.db?.table,
-  rows: t.db?.rows,
-  err: t.db?.errorMessage,
-  complete: t.complete,
-});
-
-const conversation: Step[] = [
+const conversation: Turn[] = [
   ['client', pg().startup({ user: 'u', database: 'd' }).build()],
   ['server', pg().authOk().parameterStatus('server_version', '15').ready().build()],
   ['client', pg().query("SELECT * FROM users WHERE name = 'bob'").build()],
@@ -159,7 +137,7 @@ const expected = [
 
 test('a whole conversation: simple, extended (pipelined), errors, COPY, transaction state', () => {
   const { rec, session } = run(conversation);
-  assert.deepEqual(rec.txs.map(view), expected);
+  assert.deepEqual(rec.txs.map(dbView), expected);
   assert.deepEqual(rec.errors, []);
   assert.equal(session.transactionStatus, 'idle');
   const first = rec.txs[0]!;
@@ -177,12 +155,12 @@ test('every message split at every offset gives the same transactions', () => {
       const { rec } = run(conversation, (b) =>
         b === conversation[i]![1] ? [b.subarray(0, k), b.subarray(k)] : [b],
       );
-      assert.deepEqual(rec.txs.map(view), expected, `step ${i} split at ${k}`);
+      assert.deepEqual(rec.txs.map(dbView), expected, `step ${i} split at ${k}`);
     }
   }
   // and byte by byte, everything
   const { rec } = run(conversation, (b) => [...b].map((x) => Buffer.from([x])));
-  assert.deepEqual(rec.txs.map(view), expected);
+  assert.deepEqual(rec.txs.map(dbView), expected);
 });
 
 test('SSLRequest answered S: reports TLS and stops', () => {
@@ -238,7 +216,7 @@ test('joined midway: resyncs on a Query and ReadyForQuery, never pairs wrongly',
     undefined,
     true,
   );
-  assert.deepEqual(rec.txs.map(view), [
+  assert.deepEqual(rec.txs.map(dbView), [
     {
       op: 'UPDATE',
       status: 'ok',
@@ -296,17 +274,7 @@ test('fuzz: random bytes and random segmentation never throw and stay bounded', 
       (bytes, cuts, midstream, mix) => {
         const rec = recordingContext({ midstream }, 4096);
         const s = new PostgresSession(rec.ctx);
-        const data = mix
-          ? Buffer.concat([valid.subarray(0, bytes.length), Buffer.from(bytes)])
-          : Buffer.from(bytes);
-        let pos = 0;
-        let c = 0;
-        while (pos < data.length) {
-          const n = cuts[c++ % cuts.length]!;
-          s.onData(c % 3 === 0 ? 'server' : 'client', data.subarray(pos, pos + n), pos);
-          pos += n;
-        }
-        s.onClose(pos);
+        feedPieces(s, fuzzBytes(valid, bytes, mix), cuts, 3);
         // state bounded: buffered bytes never exceed the hunt window plus one message limit
         const internals = s as unknown as { client: { buffered: number }; server: { buffered: number } };
         assert.ok(internals.client.buffered <= 64 * 1024 + 4096 + 16);
