@@ -5,6 +5,7 @@
  * Model names come from traffic, so their number is capped; the rest are counted as `other`.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { labelLimiter } from '../metrics/labels.ts';
 import type { McpInfo } from '../signal/types.ts';
 import type { LlmUsage, RateLimit } from './types.ts';
 
@@ -22,25 +23,12 @@ export const TIME_TO_FIRST_TOKEN_BUCKETS = [
 ];
 
 export const DEFAULT_MAX_MODELS = 200;
-const OTHER = 'other';
 
 export interface LlmMetrics {
   /** One LLM call; `durationSeconds` from the first request byte to the last response byte. */
   observe(usage: LlmUsage, durationSeconds: number): void;
   /** One MCP request; `error` is the JSON-RPC error code, or 'tool' for a tool result with isError. */
   observeMcp(mcp: McpInfo, error?: number | 'tool'): void;
-}
-
-/** Caps distinct label values (model names, tool names) so traffic cannot explode series. */
-function limiter(max: number): (value: string | undefined) => string {
-  const seen = new Set<string>();
-  return (value) => {
-    if (value === undefined || value === '') return 'unknown';
-    if (seen.has(value)) return value;
-    if (seen.size >= max) return OTHER;
-    seen.add(value);
-    return value;
-  };
 }
 
 const RATE_LIMIT_KINDS: ReadonlyArray<[keyof RateLimit, string]> = [
@@ -52,9 +40,9 @@ const RATE_LIMIT_KINDS: ReadonlyArray<[keyof RateLimit, string]> = [
 
 export function registerLlmMetrics(registry: Registry, options: { maxModels?: number } = {}): LlmMetrics {
   const registers = [registry];
-  const model = limiter(options.maxModels ?? DEFAULT_MAX_MODELS);
-  const tool = limiter(options.maxModels ?? DEFAULT_MAX_MODELS);
-  const method = limiter(64);
+  const model = labelLimiter(options.maxModels ?? DEFAULT_MAX_MODELS);
+  const tool = labelLimiter(options.maxModels ?? DEFAULT_MAX_MODELS);
+  const method = labelLimiter(64);
   const tokens = new Counter({
     name: 'axom_llm_tokens_total',
     help: 'LLM tokens by provider, model and type (input, output, cached_input, cache_creation, reasoning)',

@@ -5,6 +5,7 @@
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../../../lib/names.ts';
+import { labelLimiter, OTHER_LABEL, UNKNOWN_LABEL } from '../../metrics/labels.ts';
 import type { Transaction } from '../types.ts';
 import { GRPC_STATUS_NAMES } from './status.ts';
 
@@ -12,7 +13,6 @@ export const GRPC_DURATION_BUCKETS = [
   0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
 ];
 export const DEFAULT_MAX_METHODS = 500;
-const OTHER = 'other';
 
 export interface GrpcMetrics {
   observe(tx: Transaction): void;
@@ -38,19 +38,16 @@ export function registerGrpcMetrics(registry: Registry, maxMethods = DEFAULT_MAX
     labelNames: ['service', 'method', 'direction'],
     registers: [registry],
   });
-  const seen = new Set<string>();
+  const methodLabel = labelLimiter(maxMethods);
   return {
     observe(tx) {
       const g = tx.grpc;
       if (tx.protocol !== 'grpc' || g === undefined) return;
-      let service = g.service ?? 'unknown';
-      let method = g.method ?? 'unknown';
-      const key = `${service}/${method}`;
-      if (!seen.has(key)) {
-        if (seen.size >= maxMethods) {
-          service = OTHER;
-          method = OTHER;
-        } else seen.add(key);
+      let service = g.service ?? UNKNOWN_LABEL;
+      let method = g.method ?? UNKNOWN_LABEL;
+      if (methodLabel(`${service}/${method}`) === OTHER_LABEL) {
+        service = OTHER_LABEL;
+        method = OTHER_LABEL;
       }
       const code = g.statusCode;
       calls.inc({

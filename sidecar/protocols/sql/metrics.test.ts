@@ -46,6 +46,28 @@ test('db metrics: labels are normalized statements, errors by code, statements c
   assert.match(text, /axom_db_client_rows_total\{system="postgresql",operation="SELECT"\} 3/);
 });
 
+test('db metrics: series stay capped after the statement cache is full', async () => {
+  const registry = new Registry();
+  const m = registerDbMetrics(registry, 3);
+  // Many raw statements, few shapes: fills the raw-text cache (4 x 3 entries) with 2 labels.
+  for (let i = 0; i < 40; i++) {
+    const statement = i % 2 ? `SELECT * FROM a WHERE id = ${i}` : `DELETE FROM b WHERE id = ${i}`;
+    m.observe(tx({ db: { system: 'postgresql', statement, operation: 'SELECT' } }));
+  }
+  // Then many new shapes: only one more may become a series, the rest are "other".
+  for (let i = 0; i < 20; i++) {
+    m.observe(
+      tx({ db: { system: 'postgresql', statement: `SELECT c${i} FROM t${i}`, operation: 'SELECT' } }),
+    );
+  }
+  const text = await registry.metrics();
+  const statements = new Set(
+    [...text.matchAll(/axom_db_client_operations_total\{[^}]*statement="([^"]*)"/g)].map((x) => x[1]),
+  );
+  assert.equal(statements.size, 4, [...statements].join(' | '));
+  assert.ok(statements.has('other'));
+});
+
 test('grpc metrics: calls by status, messages by direction, methods capped', async () => {
   const registry = new Registry();
   const m = registerGrpcMetrics(registry, 1);

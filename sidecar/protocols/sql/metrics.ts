@@ -7,6 +7,7 @@
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../../../lib/names.ts';
+import { labelLimiter, UNKNOWN_LABEL } from '../../metrics/labels.ts';
 import type { Transaction } from '../types.ts';
 import { normalizeSql } from './normalize.ts';
 
@@ -14,7 +15,6 @@ export const DB_DURATION_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
 export const DEFAULT_MAX_STATEMENTS = 500;
-const OTHER = 'other';
 /** Normalized labels are short; a longer statement is cut for the label only. */
 const LABEL_MAX_LENGTH = 256;
 
@@ -48,15 +48,17 @@ export function registerDbMetrics(registry: Registry, maxStatements = DEFAULT_MA
     labelNames: ['system', 'operation'],
     registers: [registry],
   });
-  // raw statement → label; bounded, so both memory and series stay capped.
+  // raw statement → label, a bounded cache in front of the limiter, which alone decides
+  // which normalized statements become series (so the cap holds once the cache is full).
   const labels = new Map<string, string>();
+  const statementLabel = labelLimiter(maxStatements);
   const label = (statement: string | undefined, system: 'postgresql' | 'mysql'): string => {
-    if (statement === undefined) return 'unknown';
+    if (statement === undefined) return UNKNOWN_LABEL;
     const known = labels.get(statement);
     if (known !== undefined) return known;
-    let normalized = normalizeSql(statement, { dialect: system, maxLength: LABEL_MAX_LENGTH });
-    const distinct = new Set(labels.values());
-    if (!distinct.has(normalized) && distinct.size >= maxStatements) normalized = OTHER;
+    const normalized = statementLabel(
+      normalizeSql(statement, { dialect: system, maxLength: LABEL_MAX_LENGTH }),
+    );
     if (labels.size < maxStatements * 4) labels.set(statement, normalized);
     return normalized;
   };
