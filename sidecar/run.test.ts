@@ -565,3 +565,13 @@ test('a PostgreSQL TLS switch is counted as not parsed, not as a parse error', a
   assert.match(metrics, /^axom_connections_not_parsed_total\{protocol="postgres",reason="tls"\} 1$/m);
   assert.doesNotMatch(metrics, /^axom_parse_errors_total\{/m, 'no parse errors');
 });
+
+test('requests a bounded queue drops are counted by number, not only by bytes', async (t) => {
+  // 130 pipelined requests with no answer: the HTTP/1.1 session keeps 128 and drops the oldest.
+  const flow = new TcpFlow({ client: ['10.1.0.5', 40400], server: ['10.9.0.3', 80] }).handshake();
+  let requests = '';
+  for (let i = 0; i < 130; i++) requests += `GET /r/${i} HTTP/1.1\r\nHost: svc\r\n\r\n`;
+  flow.send('client', requests).advance(1).close();
+  const { metrics } = await replay(t, [flow], 'version: 1\n');
+  assert.match(metrics, /^axom_dropped_total\{protocol="http",reason="pipeline-overflow"\} 2$/m);
+});

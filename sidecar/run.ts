@@ -175,10 +175,12 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
     const context: SignalContext = {};
     if (options.pod !== undefined) context.pod = options.pod;
     if (r.policy?.name !== undefined) context.policy = r.policy.name;
+    const redactor = createRedactor(r.redaction);
     return {
       loaded,
-      engine: compileRules(r, metrics.ruleSink),
-      redactor: createRedactor(r.redaction),
+      // Rule metric labels come from the unredacted signal: the policy's redaction masks them.
+      engine: compileRules(r, metrics.ruleSink, redactor.text),
+      redactor,
       context,
     };
   }
@@ -574,6 +576,14 @@ function bindPipelineMetrics(metrics: SidecarMetrics, pipeline: Pipeline): void 
       ...[...c.droppedBy.values()].map((e) => [{ protocol: e.protocol, reason: e.reason }, e.bytes] as const),
       [{ protocol: 'tcp', reason: 'reassembly-buffer' }, r.droppedBytes] as const,
     ],
+  });
+  metrics.bind({
+    name: 'axom_dropped_total',
+    help: 'Times a bounded buffer, queue or table dropped something (a pipelined request, a stream, a statement, bytes), by protocol and reason.',
+    type: 'counter',
+    labelNames: ['protocol', 'reason'],
+    read: () =>
+      [...c.droppedBy.values()].map((e) => [{ protocol: e.protocol, reason: e.reason }, e.count] as const),
   });
 }
 

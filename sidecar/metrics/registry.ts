@@ -9,6 +9,7 @@ import { METRIC_PREFIX } from '../../lib/names.ts';
 import type { ExporterStats } from '../exporter/index.ts';
 import type { RuleMetricDefinition, RuleMetricHandle, RuleMetricSink } from '../rules/index.ts';
 import type { SystemSignal, TransactionSignal } from '../signal/types.ts';
+import { OTHER_LABEL } from './labels.ts';
 
 const P = METRIC_PREFIX;
 
@@ -41,7 +42,19 @@ export interface SidecarMetrics {
   setSystem(sample: SystemSignal): void;
 }
 
-export function createSidecarMetrics(registry = new Registry()): SidecarMetrics {
+/** Distinct label sets one rule metric may hold; rule labels come from traffic (http.path, destination.host). */
+export const DEFAULT_MAX_RULE_SERIES = 1000;
+
+export interface SidecarMetricsOptions {
+  /** Per rule metric; later new label sets are recorded under `other` in every label. */
+  maxRuleSeries?: number;
+}
+
+export function createSidecarMetrics(
+  registry = new Registry(),
+  options: SidecarMetricsOptions = {},
+): SidecarMetrics {
+  const maxRuleSeries = options.maxRuleSeries ?? DEFAULT_MAX_RULE_SERIES;
   const requests = new Counter({
     name: `${P}requests_total`,
     help: 'Transactions observed, by protocol, direction and outcome.',
@@ -82,6 +95,12 @@ export function createSidecarMetrics(registry = new Registry()): SidecarMetrics 
     name: `${P}alerts_total`,
     help: 'Alerts raised by rules.',
     labelNames: ['rule', 'alert', 'severity'],
+    registers: [registry],
+  });
+  const ruleOverflow = new Counter({
+    name: `${P}rule_series_overflow_total`,
+    help: 'Rule metric values recorded under `other` because the metric already held its maximum of label sets.',
+    labelNames: ['metric'],
     registers: [registry],
   });
   reloadErrors.inc(0);
@@ -134,15 +153,16 @@ export function createSidecarMetrics(registry = new Registry()): SidecarMetrics 
     if (existing?.key === key) return existing.handle;
     if (existing !== undefined) registry.removeSingleMetric(def.name);
     const labelNames = def.labelNames;
+    const bounded = boundLabels(labelNames, maxRuleSeries, () => ruleOverflow.inc({ metric: def.name }));
     let handle: RuleMetricHandle;
     let metric: Metric<string>;
     if (def.type === 'counter') {
       const c = new Counter({ name: def.name, help: def.help, labelNames, registers: [registry] });
-      handle = labelNames.length === 0 ? (v) => c.inc(v) : (v, l) => c.inc(labelsOf(labelNames, l), v);
+      handle = labelNames.length === 0 ? (v) => c.inc(v) : (v, l) => c.inc(bounded(l), v);
       metric = c;
     } else if (def.type === 'gauge') {
       const g = new Gauge({ name: def.name, help: def.help, labelNames, registers: [registry] });
-      handle = labelNames.length === 0 ? (v) => g.set(v) : (v, l) => g.set(labelsOf(labelNames, l), v);
+      handle = labelNames.length === 0 ? (v) => g.set(v) : (v, l) => g.set(bounded(l), v);
       metric = g;
     } else {
       const h = new Histogram({
@@ -152,8 +172,7 @@ export function createSidecarMetrics(registry = new Registry()): SidecarMetrics 
         registers: [registry],
         ...(def.buckets !== undefined ? { buckets: [...def.buckets].sort((a, b) => a - b) } : {}),
       });
-      handle =
-        labelNames.length === 0 ? (v) => h.observe(v) : (v, l) => h.observe(labelsOf(labelNames, l), v);
+      handle = labelNames.length === 0 ? (v) => h.observe(v) : (v, l) => h.observe(bounded(l), v);
       metric = h;
     }
     ruleMetrics.set(def.name, { key, metric, handle });
@@ -307,8 +326,29 @@ export function createSidecarMetrics(registry = new Registry()): SidecarMetrics 
   };
 }
 
-function labelsOf(names: string[], values: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < names.length; i++) out[names[i] as string] = values[i] ?? '';
-  return out;
+/**
+ * Label values for one rule metric, capped at `max` distinct sets: a later new set is
+ * recorded with `other` in every label (one extra series) and counted by `onOverflow`.
+ */
+function boundLabels(
+  names: string[],
+  max: number,
+  onOverflow: () => void,
+): (values: string[]) => Record<string, string> {
+  const seen = new Set<string>();
+  const other: Record<string, string> = {};
+  for (const n of names) other[n] = OTHER_LABEL;
+  return (values) => {
+    const key = values.join('\u0000');
+    if (!seen.has(key)) {
+      if (seen.size >= max) {
+        onOverflow();
+        return other;
+      }
+      seen.add(key);
+    }
+    const out: Record<string, string> = {};
+    for (let i = 0; i < names.length; i++) out[names[i] as string] = values[i] ?? '';
+    return out;
+  };
 }

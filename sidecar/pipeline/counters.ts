@@ -57,8 +57,11 @@ export class PipelineCounters implements ParserCounters {
   readonly parseErrorsBy = new Map<string, { protocol: string; code: string; count: number }>();
   /** Connections not parsed by `protocol` and `reason`. */
   readonly notParsedBy = new Map<string, { protocol: string; reason: string; count: number }>();
-  /** Dropped bytes by `reason` (`reassembly-buffer`, parser reasons). */
-  readonly droppedBy = new Map<string, { protocol: string; reason: string; bytes: number }>();
+  /**
+   * Drops by `reason` (`reassembly-buffer`, parser reasons): bytes, and how many times, since
+   * a dropped request, stream or statement reports 0 bytes and would otherwise not show.
+   */
+  readonly droppedBy = new Map<string, { protocol: string; reason: string; bytes: number; count: number }>();
   activeConnections: () => number = () => 0;
 
   parseError(protocol: ProtocolName | string, code: string): void {
@@ -81,8 +84,10 @@ export class PipelineCounters implements ParserCounters {
     this.droppedByParsers += bytes;
     const key = `${protocol}\u0000${reason}`;
     const entry = this.droppedBy.get(key);
-    if (entry) entry.bytes += bytes;
-    else this.droppedBy.set(key, { protocol, reason, bytes });
+    if (entry) {
+      entry.bytes += bytes;
+      entry.count++;
+    } else this.droppedBy.set(key, { protocol, reason, bytes, count: 1 });
   }
 
   snapshot(): PipelineCountersSnapshot {

@@ -4,6 +4,8 @@
  * it: signals (before printing or exporting), bodies or JSON content an enricher keeps,
  * and log lines (see redactingStream).
  */
+// Before any policy regex is compiled: a bound on backtracking over untrusted bodies.
+import '../../lib/regex-safety.ts';
 import type { RedactionSpec } from '../../lib/policy/types.ts';
 import { normalizeSql } from '../protocols/sql/index.ts';
 import type { Signal } from '../signal/types.ts';

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseRulesFile } from '../../lib/policy/index.ts';
 import { createSidecarMetrics } from '../metrics/index.ts';
 import type { ConnectionInfo, Transaction } from '../protocols/types.ts';
+import { createRedactor, REDACTED } from '../redact/index.ts';
 import { buildTransactionSignal } from '../signal/index.ts';
 import type { TransactionSignal } from '../signal/types.ts';
 import { validateSignal } from '../signal/validate.ts';
@@ -292,4 +297,76 @@ rules:
   assert.equal(enriched(tx({ status: 503 }), undefined).outcome, 'failure');
   // A rule with an explicit outcome section that holds overrides the enricher.
   assert.equal(enriched(tx({ status: 200, path: '/decided' }), 'failure').outcome, 'success');
+});
+
+test('rule metric labels taken from signal fields are redacted before they reach Prometheus', async () => {
+  const KEY = 'sk-proj-abcdefghijklmnopqrstuvwxyz0123456789';
+  const rules = parseRulesFile(
+    `
+version: 1
+rules:
+  - name: by_path
+    match: { protocols: [http] }
+    extract:
+      - metric: calls_total
+        type: counter
+        labels: { path: http.path, operation: operation, host: destination.host }
+`,
+    'test',
+  );
+  const metrics = createSidecarMetrics();
+  const engine = compileRules(rules, metrics.ruleSink, createRedactor(rules.redaction).text);
+  const t = tx({ path: `/v1/models?api_key=${KEY}` });
+  const signal = buildTransactionSignal(t, conn, {});
+  engine.apply(t, signal);
+  const text = await metrics.registry.metrics();
+  assert.ok(text.includes('axom_rule_calls_total'), text);
+  assert.ok(!text.includes(KEY), text);
+  assert.ok(text.includes(`path="/v1/models?api_key=${REDACTED}"`), text);
+  assert.ok(text.includes(`operation="POST /v1/models?api_key=${REDACTED}"`), text);
+  // The signal itself is untouched here: redaction of the signal happens later, in one place.
+  assert.equal(signal.http?.path, `/v1/models?api_key=${KEY}`);
+});
+
+test('a catastrophic policy regex over an untrusted body cannot hang the sidecar (ReDoS)', (t) => {
+  // Run in a child: a regex that backtracks exponentially blocks the event loop, so only a
+  // process that can be killed turns "hangs" into a failure instead of a stuck test run.
+  const dir = mkdtempSync(join(tmpdir(), 'axom-redos-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const script = join(dir, 'redos.ts');
+  const engineUrl = new URL('./index.ts', import.meta.url).href;
+  const policyUrl = new URL('../../lib/policy/index.ts', import.meta.url).href;
+  const redactUrl = new URL('../redact/index.ts', import.meta.url).href;
+  writeFileSync(
+    script,
+    `
+import { compileRules } from ${JSON.stringify(engineUrl)};
+import { parseRulesFile } from ${JSON.stringify(policyUrl)};
+import { createRedactor } from ${JSON.stringify(redactUrl)};
+const rules = parseRulesFile(\`
+version: 1
+redaction:
+  patterns: [{ name: evil, regex: '(x+x+)+y' }]
+rules:
+  - name: evil
+    match: { protocols: [http] }
+    outcome: { failure: { bodyRegex: '(a+)+$' } }
+    extract:
+      - { metric: evil_total, type: counter, source: responseBody, regex: '(\\\\d|\\\\d\\\\d)+x' }
+\`, 'test');
+const body = Buffer.from('a'.repeat(40) + '!');
+const tx = { protocol: 'http', startMs: 0, endMs: 1, requestBytes: 0, responseBytes: body.length, complete: true,
+  status: 200, request: { headers: {} }, response: { headers: {}, body } };
+const signal = { protocol: 'http', status: 200 };
+compileRules(rules).apply(tx, signal);
+const digits = Buffer.from('1'.repeat(40) + '!');
+compileRules(rules).apply({ ...tx, response: { headers: {}, body: digits } }, signal);
+createRedactor(rules.redaction).text('x'.repeat(40));
+console.log('finished', signal.outcome);
+`,
+  );
+  const r = spawnSync(process.execPath, [script], { timeout: 30_000, encoding: 'utf8' });
+  assert.equal(r.signal, null, 'the regexes ran into catastrophic backtracking and the child was killed');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /finished success/);
 });

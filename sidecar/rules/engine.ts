@@ -5,9 +5,12 @@
  *   match → outcome (first rule that decides, else an enricher's, else the protocol default) → extract
  *   (Prometheus and signal.metrics) → alerts (CEL over the signal, metrics included).
  */
+// Before any policy regex is compiled: a bound on backtracking over untrusted bodies.
+import '../../lib/regex-safety.ts';
 import { compileCondition } from '../../lib/policy/cel.ts';
 import type { Extract, OutcomeWhen, Rule, RulesFile } from '../../lib/policy/types.ts';
 import type { Transaction } from '../protocols/types.ts';
+import { createRedactor } from '../redact/index.ts';
 import type { Alert, TransactionSignal } from '../signal/types.ts';
 import { compileValueReader, PayloadView, type ValueReader } from './extract.ts';
 import { compileField, type FieldGetter } from './fields.ts';
@@ -113,7 +116,15 @@ export function defaultOutcome(signal: TransactionSignal): NonNullable<Transacti
   return 'unknown';
 }
 
-function compileRule(rule: Rule, sink: RuleMetricSink, defined: Set<string>): CompiledRule {
+/** Masks secrets in a label value (the policy's redaction's `text`). */
+export type LabelRedact = (value: string) => string;
+
+function compileRule(
+  rule: Rule,
+  sink: RuleMetricSink,
+  defined: Set<string>,
+  redact: LabelRedact,
+): CompiledRule {
   const extracts = (rule.extract ?? []).map((ex): CompiledExtract => {
     const labelNames = Object.keys(ex.labels ?? {});
     const name = RULE_METRIC_PREFIX + ex.metric;
@@ -122,7 +133,15 @@ function compileRule(rule: Rule, sink: RuleMetricSink, defined: Set<string>): Co
       metric: ex.metric,
       type: ex.type,
       read: compileValueReader(ex),
-      labels: labelNames.map((l) => compileField((ex.labels as Record<string, string>)[l] as string)),
+      labels: labelNames.map((l) => {
+        // Rules run before the signal is redacted, and label values leave the process on
+        // /metrics: a path or operation carrying `?api_key=…` must be masked here.
+        const get = compileField((ex.labels as Record<string, string>)[l] as string);
+        return (s: TransactionSignal) => {
+          const v = get(s);
+          return v === '' ? v : redact(v);
+        };
+      }),
       record: sink.define({
         name,
         type: ex.type,
@@ -156,11 +175,13 @@ function compileRule(rule: Rule, sink: RuleMetricSink, defined: Set<string>): Co
 export function compileRules(
   file: Pick<RulesFile, 'rules'>,
   sink: RuleMetricSink = noopMetricSink,
+  /** Redaction for label values; the built-in one when not given (never none). */
+  redact: LabelRedact = createRedactor().text,
 ): RulesEngine {
   const defined = new Set<string>();
   const rules = file.rules.map((rule, i) => {
     try {
-      return compileRule(rule, sink, defined);
+      return compileRule(rule, sink, defined, redact);
     } catch (err) {
       throw new Error(`rules[${i}] (${rule.name}): ${(err as Error).message}`, { cause: err });
     }

@@ -1,5 +1,11 @@
 /** The rules engine over rules.yaml: match, extract metrics, judge outcomes, raise alerts. */
 
-export type { RuleMetricDefinition, RuleMetricHandle, RuleMetricSink, RulesEngine } from './engine.ts';
+export type {
+  LabelRedact,
+  RuleMetricDefinition,
+  RuleMetricHandle,
+  RuleMetricSink,
+  RulesEngine,
+} from './engine.ts';
 export { compileRules, defaultOutcome, noopMetricSink, RULE_METRIC_PREFIX } from './engine.ts';
 export { compileMatch, compileStatusSelectors } from './match.ts';
