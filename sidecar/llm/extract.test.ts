@@ -509,3 +509,17 @@ test('metrics: model label values are capped', async () => {
   const text = await registry.metrics();
   assert.match(text, /axom_llm_tokens_total\{provider="openai",model="other",type="input"\} 2/);
 });
+
+test('metrics: provider error types are capped like models', async () => {
+  const registry = new Registry();
+  const metrics = registerLlmMetrics(registry);
+  for (let i = 0; i < 100; i++) {
+    metrics.observe({ provider: 'openai', model: 'm', error: { type: `odd_error_${i}` } } as never, 0.1);
+  }
+  const text = await registry.metrics();
+  const types = new Set(
+    [...text.matchAll(/axom_llm_requests_total\{[^}]*error_type="([^"]*)"/g)].map((m) => m[1]),
+  );
+  assert.equal(types.size, 33, 'the first 32 types and "other"');
+  assert.ok(types.has('other'));
+});

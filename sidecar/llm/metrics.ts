@@ -43,6 +43,7 @@ export function registerLlmMetrics(registry: Registry, options: { maxModels?: nu
   const model = labelLimiter(options.maxModels ?? DEFAULT_MAX_MODELS);
   const tool = labelLimiter(options.maxModels ?? DEFAULT_MAX_MODELS);
   const method = labelLimiter(64);
+  const errorTypes = labelLimiter(32);
   const tokens = new Counter({
     name: 'axom_llm_tokens_total',
     help: 'LLM tokens by provider, model and type (input, output, cached_input, cache_creation, reasoning)',
@@ -115,7 +116,8 @@ export function registerLlmMetrics(registry: Registry, options: { maxModels?: nu
       add('cache_creation', u.cacheCreationTokens);
       add('reasoning', u.reasoningTokens);
       const operation = u.operation ?? 'chat';
-      const errorType = u.error?.type ?? '';
+      // The provider's error type is traffic too: capped like models (no error stays '').
+      const errorType = u.error?.type === undefined ? '' : errorTypes(u.error.type);
       requests.inc({
         provider,
         model: m,
