@@ -54,6 +54,21 @@ describe('operator flags: object names', () => {
   });
 });
 
+describe('operator flags: central key backends', () => {
+  it('default to none (the central key is never copied), else from flag or environment', () => {
+    assert.deepEqual(parse([])['central-secret-backends'], []);
+    assert.deepEqual(
+      parse([], { AXOM_CENTRAL_SECRET_BACKENDS: 'https://a.example/, https://b.example/v1' })[
+        'central-secret-backends'
+      ],
+      ['https://a.example/', 'https://b.example/v1'],
+    );
+    assert.deepEqual(parse(['--central-secret-backends=https://c.example/'])['central-secret-backends'], [
+      'https://c.example/',
+    ]);
+  });
+});
+
 describe('operator flags: sidecar defaults', () => {
   it('default to the webhook defaults, and no log level', () => {
     const v = parse([]);

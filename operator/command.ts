@@ -11,6 +11,7 @@ import { createLogger, LOG_LEVELS, type Logger } from '../lib/log.ts';
 import { OPERATOR_METRICS_PORT, OPERATOR_WEBHOOK_PORT } from '../lib/names.ts';
 import { DEFAULT_SIDECAR_RESOURCES, quantityProblem } from '../webhook/index.ts';
 import { DEFAULT_WEBHOOK_CONFIGURATION_NAME } from './certs/index.ts';
+import { parseBackendPrefix } from './controller/backends.ts';
 import { OperatorMetrics } from './metrics.ts';
 import { startOperator } from './operator.ts';
 import {
@@ -217,6 +218,14 @@ const flags = {
     env: 'AXOM_CENTRAL_SECRET_KEY',
     default: 'api-key',
   },
+  'central-secret-backends': {
+    type: 'list',
+    description:
+      'URL prefixes (e.g. https://ingest.example.com/) to which the central API key may be sent; ' +
+      'a Central policy exporting elsewhere gets no key. Empty: the central key is never copied',
+    env: 'AXOM_CENTRAL_SECRET_BACKENDS',
+    default: [],
+  },
   'excluded-namespaces': {
     type: 'list',
     description: 'namespaces never injected nor reported as uninjected',
@@ -290,6 +299,10 @@ export const command = defineCommand({
     const log = createLogger({ level: values['log-level'] as never, name: 'operator' });
     // Sidecar settings that could only fail at the first admission are refused now (exit 2).
     if (values.webhook) admissionSettingsFromFlags(values);
+    for (const prefix of values['central-secret-backends']) {
+      const parsed = parseBackendPrefix(prefix);
+      if (typeof parsed === 'string') throw new UsageError(`--central-secret-backends: ${parsed}`);
+    }
     const kubeConfig = loadKubeConfig(values.kubeconfig);
     const stop = termination(log);
 
@@ -306,6 +319,7 @@ export const command = defineCommand({
         operatorNamespace: values['operator-namespace'],
         centralSecretName: values['central-secret-name'],
         centralSecretKey: values['central-secret-key'],
+        centralSecretBackends: values['central-secret-backends'],
         excludedNamespaces: [...values['excluded-namespaces'], values['operator-namespace']],
         leaderElection: {
           enabled: values['leader-elect'],

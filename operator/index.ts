@@ -5,6 +5,7 @@
  *   const op = await startOperator({ kubeConfig, logger, namespaces: [], operatorNamespace, ... });
  *   op.isLeader(); op.controller()?.queue; op.metrics.registry;  await op.stop();
  */
+export { backendAllowed, parseBackendPrefix } from './controller/backends.ts';
 export {
   CONDITION_READY,
   CONDITION_RULES_VALID,
@@ -12,7 +13,7 @@ export {
   mergeConditions,
 } from './controller/conditions.ts';
 export { type ControllerOptions, PolicyController } from './controller/controller.ts';
-export { type CentralSecret, Reconciler } from './controller/reconcile.ts';
+export { type CentralSecret, centralKeyRefusal, Reconciler } from './controller/reconcile.ts';
 export {
   ANNOTATION_API_KEY_SOURCE,
   MANAGED_BY_LABEL,

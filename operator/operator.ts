@@ -25,6 +25,11 @@ export interface OperatorConfig {
   operatorNamespace: string;
   centralSecretName: string;
   centralSecretKey: string;
+  /**
+   * URL prefixes that may receive the central key (`--central-secret-backends`); unset or
+   * empty: the central key is never copied.
+   */
+  centralSecretBackends?: readonly string[];
   excludedNamespaces: readonly string[];
   leaderElection: {
     enabled: boolean;
@@ -93,6 +98,7 @@ export async function startOperator(config: OperatorConfig): Promise<Operator> {
       namespace: config.operatorNamespace,
       name: config.centralSecretName,
       key: config.centralSecretKey,
+      allowedBackends: config.centralSecretBackends ?? [],
     },
     excludedNamespaces: config.excludedNamespaces,
     workers: config.workers,

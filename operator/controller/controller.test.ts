@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ObservationPolicy } from '../../lib/policy/types.ts';
 import type { ConfigMap, KubeObject, Pod } from '../kube/types.ts';
 import { mergeConditions, nowRfc3339 } from './conditions.ts';
-import { apiKeySourceOf } from './reconcile.ts';
+import { apiKeySourceOf, centralKeyRefusal } from './reconcile.ts';
 import { applyDesired, desiredConfigMap, desiredSecret, diffRendered, ownerKey } from './render.ts';
 import { uninjectedReason } from './uninjected.ts';
 
@@ -115,7 +115,8 @@ describe('render diffing', () => {
 });
 
 describe('apiKeySourceOf', () => {
-  const central = { namespace: 'axom-system', name: 'central', key: 'api-key' };
+  const central = { namespace: 'axom-system', name: 'central', key: 'api-key', allowedBackends: [] };
+  const centralSource = { namespace: 'axom-system', name: 'central', key: 'api-key' };
   it('resolves Secret, Central and None', () => {
     assert.deepEqual(
       apiKeySourceOf(
@@ -124,9 +125,50 @@ describe('apiKeySourceOf', () => {
       ),
       { namespace: 'ns', name: 's', key: 'k' },
     );
-    assert.deepEqual(apiKeySourceOf(policy({ export: { apiKey: { source: 'Central' } } }), central), central);
-    assert.deepEqual(apiKeySourceOf(policy({}), central), central, 'Central is the default');
+    assert.deepEqual(
+      apiKeySourceOf(policy({ export: { apiKey: { source: 'Central' } } }), central),
+      centralSource,
+    );
+    assert.deepEqual(apiKeySourceOf(policy({}), central), centralSource, 'Central is the default');
     assert.equal(apiKeySourceOf(policy({ export: { apiKey: { source: 'None' } } }), central), undefined);
+  });
+});
+
+describe('centralKeyRefusal', () => {
+  const allow = ['https://ingest.example.com/'];
+  const exporting = (backendUrl?: string) =>
+    policy({
+      export: { enabled: true, ...(backendUrl ? { backendUrl } : {}), apiKey: { source: 'Central' } },
+    });
+
+  it('copies the central key only for an exporting policy whose backend is listed', () => {
+    assert.equal(centralKeyRefusal(exporting('https://ingest.example.com/v1'), allow), undefined);
+  });
+
+  it('refuses a backend that is not listed, naming the URL and how to allow it', () => {
+    for (const url of ['https://ingest.example.com.evil.io/', 'https://ingest.example.com@evil.io/']) {
+      const r = centralKeyRefusal(exporting(url), allow);
+      assert.equal(r?.reason, 'BackendNotAllowed');
+      assert.equal(r?.needed, true);
+      assert.ok(r?.message.includes(url));
+      assert.match(r?.message ?? '', /--central-secret-backends/);
+      assert.match(r?.message ?? '', /centralApiKey\.allowedBackends/);
+    }
+  });
+
+  it('refuses every backend when the list is empty (secure default), and an unset URL', () => {
+    const r = centralKeyRefusal(exporting('https://ingest.example.com/v1'), []);
+    assert.equal(r?.reason, 'BackendNotAllowed');
+    assert.match(r?.message ?? '', /no backend is allowed/);
+    assert.equal(centralKeyRefusal(exporting(undefined), allow)?.reason, 'BackendNotAllowed');
+  });
+
+  it('copies nothing for a policy that does not export, and does not count that as a failure', () => {
+    for (const spec of [{}, { export: { enabled: false, backendUrl: 'https://evil.io/' } }]) {
+      const r = centralKeyRefusal(policy(spec), allow);
+      assert.equal(r?.reason, 'NotRequired');
+      assert.equal(r?.needed, false);
+    }
   });
 });
 

@@ -13,6 +13,7 @@ import { isAlreadyExists, isNotFound } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
 import type { ConfigMap, KubeObject, Secret } from '../kube/types.ts';
 import { RESOURCES } from '../kube/types.ts';
+import { backendAllowed } from './backends.ts';
 import type { DesiredCondition } from './conditions.ts';
 import {
   CONDITION_READY,
@@ -36,6 +37,11 @@ export interface CentralSecret {
   namespace: string;
   name: string;
   key: string;
+  /**
+   * URL prefixes (`--central-secret-backends`) that may receive the central key; empty means
+   * the central key is never copied (see backends.ts).
+   */
+  allowedBackends: readonly string[];
 }
 
 export interface ReconcilerDeps {
@@ -80,6 +86,47 @@ export function apiKeySourceOf(
     return { namespace: policy.metadata.namespace, name: src.secretRef.name, key: src.secretRef.key };
   }
   return { namespace: central.namespace, name: central.name, key: central.key };
+}
+
+/** Why the central key is not copied for a policy, or undefined when it may be. */
+export interface CentralKeyRefusal {
+  /** False: the key is not needed (export is off), so SecretReady stays True. */
+  needed: boolean;
+  reason: 'NotRequired' | 'BackendNotAllowed';
+  message: string;
+}
+
+/**
+ * The central key goes only to backends an administrator listed: a namespace user must not
+ * be able to send the organisation's key to a host of their choosing. A policy that does not
+ * export needs no key, so none is copied for it either.
+ */
+export function centralKeyRefusal(
+  policy: ObservationPolicy,
+  allowedBackends: readonly string[],
+): CentralKeyRefusal | undefined {
+  const exp = policy.spec?.export;
+  if (exp?.enabled !== true) {
+    return {
+      needed: false,
+      reason: 'NotRequired',
+      message: 'export is disabled: the central API key is not copied',
+    };
+  }
+  if (backendAllowed(exp.backendUrl, allowedBackends)) return undefined;
+  const url = exp.backendUrl ? JSON.stringify(exp.backendUrl) : '(unset)';
+  const how =
+    allowedBackends.length === 0
+      ? 'no backend is allowed to receive the central API key'
+      : `allowed: ${allowedBackends.join(', ')}`;
+  return {
+    needed: true,
+    reason: 'BackendNotAllowed',
+    message:
+      `spec.export.backendUrl ${url} is not allowed to receive the central API key (${how}); ` +
+      'an administrator can allow it with the operator flag --central-secret-backends ' +
+      '(chart value centralApiKey.allowedBackends), or use apiKey.source Secret with your own key',
+  };
 }
 
 export class Reconciler {
@@ -168,19 +215,41 @@ export class Reconciler {
     }
 
     // --- API key ----------------------------------------------------------------------------
-    const source = apiKeySourceOf(policy, this.d.central);
+    const isCentral = (policy.spec?.export?.apiKey?.source ?? 'Central') === 'Central';
+    const refusal = isCentral ? centralKeyRefusal(policy, this.d.central.allowedBackends) : undefined;
+    const source = refusal ? undefined : apiKeySourceOf(policy, this.d.central);
     const sourceKey = source ? `${source.namespace}/${source.name}` : undefined;
     this.index(key, sourceKey);
     let secretName: string | undefined;
     let secretReady = true;
     const exportEnabled = policy.spec?.export?.enabled === true;
-    if (!source) {
-      await this.removeSecret(policy);
+    let keyInPlace = false;
+    if (refusal) {
+      // Also removes a Secret copied before the backend changed or the allow list shrank.
+      await this.removeSecret(
+        policy,
+        refusal.reason === 'NotRequired' ? 'export is disabled' : 'backend not allowed',
+      );
+      secretReady = !refusal.needed;
+      conditions.push(
+        cond(CONDITION_SECRET_READY, refusal.needed ? 'False' : 'True', refusal.reason, refusal.message),
+      );
+      if (refusal.needed) {
+        this.transitionEvent(
+          policy,
+          CONDITION_SECRET_READY,
+          'False',
+          'Warning',
+          refusal.reason,
+          refusal.message,
+        );
+      }
+    } else if (!source) {
+      await this.removeSecret(policy, 'no API key source');
       conditions.push(
         cond(CONDITION_SECRET_READY, 'True', 'NotRequired', 'spec.export.apiKey.source is None'),
       );
     } else {
-      const isCentral = (policy.spec?.export?.apiKey?.source ?? 'Central') === 'Central';
       const what = `${isCentral ? 'central ' : ''}Secret ${sourceKey}`;
       const src = this.d.secrets.get(source.namespace, source.name);
       const value = src?.data?.[source.key];
@@ -196,6 +265,7 @@ export class Reconciler {
         const desired = desiredSecret(policy, value, `${sourceKey}#${source.key}`);
         const written = await this.ensure('secret', this.d.secrets, RESOURCES.secrets, desired);
         secretName = desired.metadata.name;
+        keyInPlace = true;
         if (written) {
           writes.push('secret');
           this.d.events.emit(
@@ -233,9 +303,11 @@ export class Reconciler {
           CONDITION_READY,
           'True',
           'Reconciled',
-          secretReady
+          keyInPlace
             ? 'rules and API key are in place'
-            : 'rules are in place (export is off, no API key needed)',
+            : exportEnabled
+              ? 'rules are in place (no API key configured)'
+              : 'rules are in place (export is off, no API key needed)',
         ),
       );
     } else {
@@ -354,7 +426,7 @@ export class Reconciler {
     }
   }
 
-  private async removeSecret(policy: ObservationPolicy): Promise<void> {
+  private async removeSecret(policy: ObservationPolicy, why: string): Promise<void> {
     const name = apiKeySecretName(policy.metadata.name);
     const live = this.d.secrets.get(policy.metadata.namespace, name);
     if (
@@ -367,7 +439,7 @@ export class Reconciler {
       await this.d.client.delete(RESOURCES.secrets, policy.metadata.namespace, name, {
         uid: live.metadata.uid,
       });
-      this.d.events.emit(policy, 'Normal', 'SecretRemoved', `removed Secret ${name}: no API key source`);
+      this.d.events.emit(policy, 'Normal', 'SecretRemoved', `removed Secret ${name}: ${why}`);
     } catch (err) {
       if (!isNotFound(err)) throw new ReconcileError('secret', err);
     }

@@ -45,6 +45,8 @@ const CENTRAL_KEY = 'central-key-value-for-test';
 /** Non-default sidecar settings, to see them reach an injected pod. */
 const SIDECAR_VALUES = {
   sidecar: { resources: { requests: { cpu: '20m' }, limits: { cpu: '' } }, logLevel: 'debug' },
+  // The central key is sent only to listed backends (the 'exporting' policy below uses this one).
+  centralApiKey: { allowedBackends: ['https://ingest.example.com/'] },
 };
 
 describe('the operator under the chart RBAC (impersonating its ServiceAccount)', () => {

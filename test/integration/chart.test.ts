@@ -84,6 +84,7 @@ const NON_DEFAULT = {
     logLevel: 'debug',
   },
   apiKey: { value: 'sk-test-not-a-real-key', key: 'token' },
+  centralApiKey: { allowedBackends: ['https://ingest.example.com/', 'https://eu.example.com:8443/v1'] },
   metrics: {
     serviceMonitor: { enabled: true, labels: { release: 'prom' } },
     podMonitor: { enabled: true },
@@ -327,6 +328,9 @@ describe('helm chart: lint and render', () => {
     assert.equal(dd['mutating-webhook-name'], WEBHOOK_CONFIGURATION);
     assert.equal(nd['central-secret-name'], 'obs-api-key');
     assert.equal(nd['central-secret-key'], 'token');
+    // The central key goes only to listed backends; by default to none.
+    assert.deepEqual(nd['central-secret-backends'], NON_DEFAULT.centralApiKey.allowedBackends);
+    assert.deepEqual(dd['central-secret-backends'], []);
     assert.equal(nd.workers, 8);
     assert.equal(nd['log-level'], 'debug');
   });
@@ -601,6 +605,16 @@ describe('helm chart: values.schema.json refuses bad values', () => {
     ],
     ['an unknown sidecar resource', { sidecar: { resources: { requests: { gpu: 1 } } } }, /gpu/],
     ['a sidecar log level that does not exist', { sidecar: { logLevel: 'verbose' } }, /\/sidecar\/logLevel/],
+    [
+      'a central-key backend that is not an http(s) URL',
+      { centralApiKey: { allowedBackends: ['ingest.example.com'] } },
+      /\/centralApiKey\/allowedBackends\/0/,
+    ],
+    [
+      'a central-key backend with user information',
+      { centralApiKey: { allowedBackends: ['https://ingest.example.com@evil.io/'] } },
+      /\/centralApiKey\/allowedBackends\/0/,
+    ],
   ];
   for (const [what, values, message] of cases) {
     it(`refuses ${what}`, async () => {

@@ -114,6 +114,7 @@ describe(`ObservationPolicy controller (real control plane, ${identityTitle(IDEN
       operatorNamespace: OPERATOR_NS,
       centralSecretName: 'axom-central',
       centralSecretKey: 'api-key',
+      centralSecretBackends: ['https://backend.example/'],
       excludedNamespaces: ['kube-system'],
       leaderElection: { enabled: false, leaseName: 'unused' },
       watchPods: true,
@@ -317,6 +318,64 @@ describe(`ObservationPolicy controller (real control plane, ${identityTitle(IDEN
     await readyPolicy('central');
     const s = await get(`${SECRETS}/${apiKeySecretName('central')}`);
     assert.equal(Buffer.from(s.data['api-key'], 'base64').toString(), 'sk-central-3');
+  });
+
+  it('sends the central key only to allowed backends: BackendNotAllowed, then Ready, then removed', async () => {
+    // The central Secret exists (previous test); only the backend decides.
+    const evil = 'https://backend.example.evil.io/v1';
+    await must(
+      'POST',
+      POLICIES,
+      policy('rogue', { export: { enabled: true, backendUrl: evil, apiKey: { source: 'Central' } } }),
+    );
+    const notAllowed = (x: Json) =>
+      condition(x, 'SecretReady')?.reason === 'BackendNotAllowed' &&
+      x.status.observedGeneration === x.metadata.generation
+        ? x
+        : undefined;
+    let p = await waitFor(async () => notAllowed(await get(`${POLICIES}/rogue`)), {
+      what: 'SecretReady=False/BackendNotAllowed',
+      intervalMs: 100,
+    });
+    assert.equal(condition(p, 'SecretReady').status, 'False');
+    assert.ok(condition(p, 'SecretReady').message.includes(evil));
+    assert.match(condition(p, 'SecretReady').message, /--central-secret-backends/);
+    assert.equal(condition(p, 'Ready').status, 'False');
+    assert.equal(p.status.secretName, undefined);
+    assert.equal(await get(`${SECRETS}/${apiKeySecretName('rogue')}`), undefined);
+
+    // Changed to an allowed backend: the key is copied and the policy becomes Ready.
+    await must(
+      'PATCH',
+      `${POLICIES}/rogue`,
+      { spec: { export: { backendUrl: 'https://backend.example/v1' } } },
+      'application/merge-patch+json',
+    );
+    p = await readyPolicy('rogue', (x) => x.metadata.generation > p.metadata.generation);
+    assert.equal(condition(p, 'SecretReady').reason, 'Copied');
+    const s = await get(`${SECRETS}/${apiKeySecretName('rogue')}`);
+    assert.equal(Buffer.from(s.data['api-key'], 'base64').toString(), 'sk-central-3');
+
+    // And back to a host that is not allowed: the copied key is taken away again.
+    await must(
+      'PATCH',
+      `${POLICIES}/rogue`,
+      { spec: { export: { backendUrl: 'https://backend.example@evil.io/v1' } } },
+      'application/merge-patch+json',
+    );
+    p = await waitFor(async () => notAllowed(await get(`${POLICIES}/rogue`)), {
+      what: 'BackendNotAllowed after the change',
+      intervalMs: 100,
+    });
+    await waitFor(async () => (await get(`${SECRETS}/${apiKeySecretName('rogue')}`)) === undefined, {
+      what: 'the copied central key removed',
+      intervalMs: 100,
+    });
+    const events = await get(`/api/v1/namespaces/${NS}/events`);
+    assert.ok(
+      events.items.some((e: Json) => e.involvedObject.name === 'rogue' && e.reason === 'BackendNotAllowed'),
+    );
+    assert.ok(!JSON.stringify(events).includes('sk-central-3'));
   });
 
   it('recovers from a kube-apiserver restart without restarting', async () => {
