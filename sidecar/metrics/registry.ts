@@ -231,43 +231,22 @@ export function createSidecarMetrics(
     }
   }
 
+  /** The exporter's plain numbers: name suffix, help, type and the field it reads. */
+  const EXPORTER_NUMBERS: ReadonlyArray<
+    readonly [string, string, 'gauge' | 'counter', Exclude<keyof ExporterStats, 'failures' | 'dropped'>]
+  > = [
+    ['queue_signals', 'Signals waiting to be exported.', 'gauge', 'queued'],
+    ['enqueued_total', 'Signals handed to the exporter.', 'counter', 'enqueued'],
+    ['sent_signals_total', 'Signals the backend accepted.', 'counter', 'sentSignals'],
+    ['sent_batches_total', 'Batches the backend accepted.', 'counter', 'sentBatches'],
+    ['sent_bytes_total', 'Request body bytes (compressed) the backend accepted.', 'counter', 'sentBytes'],
+    ['retries_total', 'Batches scheduled for another attempt.', 'counter', 'retries'],
+  ];
+
   function bindExporter(stats: () => ExporterStats): void {
-    bind({
-      name: `${P}exporter_queue_signals`,
-      help: 'Signals waiting to be exported.',
-      type: 'gauge',
-      read: () => stats().queued,
-    });
-    bind({
-      name: `${P}exporter_enqueued_total`,
-      help: 'Signals handed to the exporter.',
-      type: 'counter',
-      read: () => stats().enqueued,
-    });
-    bind({
-      name: `${P}exporter_sent_signals_total`,
-      help: 'Signals the backend accepted.',
-      type: 'counter',
-      read: () => stats().sentSignals,
-    });
-    bind({
-      name: `${P}exporter_sent_batches_total`,
-      help: 'Batches the backend accepted.',
-      type: 'counter',
-      read: () => stats().sentBatches,
-    });
-    bind({
-      name: `${P}exporter_sent_bytes_total`,
-      help: 'Request body bytes (compressed) the backend accepted.',
-      type: 'counter',
-      read: () => stats().sentBytes,
-    });
-    bind({
-      name: `${P}exporter_retries_total`,
-      help: 'Batches scheduled for another attempt.',
-      type: 'counter',
-      read: () => stats().retries,
-    });
+    for (const [suffix, help, type, field] of EXPORTER_NUMBERS) {
+      bind({ name: `${P}exporter_${suffix}`, help, type, read: () => stats()[field] });
+    }
     bind({
       name: `${P}exporter_failures_total`,
       help: 'Export requests that failed, by reason.',

@@ -176,44 +176,15 @@ test('postgres: pg and psql against a real server, captured and replayed', {
 
   // psql: COPY FROM STDIN, then a count; TLS off so that its bytes are readable.
   const psqlEnv = { ...env, PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '10' };
-  const copy = spawnSync(
-    'psql',
-    [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-U',
-      'postgres',
-      '-d',
-      'postgres',
-      '-X',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-c',
-      '\\copy items(v) from stdin',
-    ],
-    { env: psqlEnv, input: 'd\ne\nf\n', encoding: 'utf8', timeout: 20_000 },
-  );
+  const psql = (args: string[], input?: string) =>
+    spawnSync(
+      'psql',
+      ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-X', ...args],
+      { env: psqlEnv, encoding: 'utf8', timeout: 20_000, ...(input === undefined ? {} : { input }) },
+    );
+  const copy = psql(['-v', 'ON_ERROR_STOP=1', '-c', '\\copy items(v) from stdin'], 'd\ne\nf\n');
   assert.equal(copy.status, 0, copy.stderr);
-  const count = spawnSync(
-    'psql',
-    [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-U',
-      'postgres',
-      '-d',
-      'postgres',
-      '-X',
-      '-At',
-      '-c',
-      'SELECT count(*) FROM items',
-    ],
-    { env: psqlEnv, encoding: 'utf8', timeout: 20_000 },
-  );
+  const count = psql(['-At', '-c', 'SELECT count(*) FROM items']);
   assert.equal(count.stdout.trim(), '5');
   const psqlExpected: DbExpect[] = [
     // psql rewrites \copy into COPY ... FROM STDIN (whitespace normalized by the parser).
