@@ -24,8 +24,19 @@ import { createExporter, type Exporter, type ExporterStats, emptyExporterStats }
 import { llmEnricher, registerLlmMetrics } from './llm/index.ts';
 import { mcpEnricher } from './mcp/index.ts';
 import {
+  CAPTURE_METRICS,
+  type CounterDef,
+  ENRICH_METRICS,
+  type GaugeDef,
+  OUTPUT_METRICS,
+  PIPELINE_METRICS,
+  RULES_METRICS,
+} from './metrics/catalogue.ts';
+import {
+  bindReading,
   createSidecarMetrics,
   type MetricsServer,
+  type Reading,
   type SidecarMetrics,
   startMetricsServer,
 } from './metrics/index.ts';
@@ -191,18 +202,8 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
   const ndjson: NdjsonOutput | undefined =
     options.output === 'ndjson' ? createNdjsonOutput(options.stdout ?? process.stdout) : undefined;
   if (ndjson !== undefined) {
-    metrics.bind({
-      name: 'axom_output_lines_total',
-      help: 'Signals written to stdout.',
-      type: 'counter',
-      read: () => ndjson.written,
-    });
-    metrics.bind({
-      name: 'axom_output_dropped_total',
-      help: 'Signals not written to stdout because its reader fell behind.',
-      type: 'counter',
-      read: () => ndjson.dropped,
-    });
+    bindReading(metrics.registry, OUTPUT_METRICS.lines, () => ndjson.written);
+    bindReading(metrics.registry, OUTPUT_METRICS.dropped, () => ndjson.dropped);
   }
 
   function exportSettings(r: RulesFile): ExportSettings | undefined {
@@ -272,18 +273,8 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
   ];
   let enricherErrors = 0;
   let ruleErrors = 0;
-  metrics.bind({
-    name: 'axom_enricher_errors_total',
-    help: 'Exceptions thrown by enrichers (the signal is still emitted).',
-    type: 'counter',
-    read: () => enricherErrors,
-  });
-  metrics.bind({
-    name: 'axom_rules_errors_total',
-    help: 'Exceptions thrown while applying rules (the signal is still emitted).',
-    type: 'counter',
-    read: () => ruleErrors,
-  });
+  bindReading(metrics.registry, ENRICH_METRICS.errors, () => enricherErrors);
+  bindReading(metrics.registry, RULES_METRICS.errors, () => ruleErrors);
 
   function onTransaction(tx: Transaction, conn: ConnectionInfo): void {
     const c = config;
@@ -347,7 +338,7 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
     log: log.child({ component: 'pipeline' }),
     onTransaction,
   });
-  bindPipelineMetrics(metrics, pipeline);
+  bindPipelineMetrics(metrics.registry, pipeline);
 
   // --- rules hot reload --------------------------------------------------------------------------
   let watcher: RulesWatcher | undefined;
@@ -468,12 +459,9 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
       await stop();
       throw err;
     }
-    metrics.bind({
-      name: 'axom_capture_kernel_drops_total',
-      help: 'Packets the kernel dropped before capture saw them (buffer full).',
-      type: 'counter',
-      read: () => captures.reduce((n, c) => n + c.stats().kernelDrops, 0),
-    });
+    bindReading(metrics.registry, CAPTURE_METRICS.kernelDrops, () =>
+      captures.reduce((n, c) => n + c.stats().kernelDrops, 0),
+    );
     ready = undefined;
     log.info(
       { devices, filter, pod: options.pod, node: options.nodeName, rules: initial.source },
@@ -496,95 +484,42 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
 }
 
 /** Pipeline and reassembly counters, read from the pipeline's own numbers at scrape time. */
-function bindPipelineMetrics(metrics: SidecarMetrics, pipeline: Pipeline): void {
+function bindPipelineMetrics(registry: Registry, pipeline: Pipeline): void {
   const c = pipeline.counters;
-  const counter = (name: string, help: string, read: () => number) =>
-    metrics.bind({ name: `axom_${name}`, help, type: 'counter', read });
   const r = c.reassembly;
-  counter('capture_packets_total', 'Packets handed to the pipeline.', () => c.packets);
-  counter('capture_bytes_total', 'Captured bytes handed to the pipeline.', () => c.bytes);
-  counter(
-    'capture_ignored_packets_total',
-    'Packets that were not TCP over IPv4/IPv6.',
-    () => c.ignoredPackets,
+  const C = CAPTURE_METRICS;
+  const P = PIPELINE_METRICS;
+  const bind = <L extends string>(def: CounterDef<L> | GaugeDef<L>, read: () => Reading<L>): void =>
+    bindReading(registry, def, read);
+  bind(C.packets, () => c.packets);
+  bind(C.bytes, () => c.bytes);
+  bind(C.ignoredPackets, () => c.ignoredPackets);
+  bind(C.malformedPackets, () => c.malformedPackets);
+  bind(C.fragments, () => c.fragments);
+  bind(P.connectionsOpened, () => r.connectionsOpened);
+  bind(P.connectionsEvicted, () => r.connectionsEvicted);
+  bind(P.connectionsExpired, () => r.connectionsExpired);
+  bind(P.connectionsUndetected, () => c.connectionsUndetected);
+  bind(P.gaps, () => r.gaps);
+  bind(P.gapBytes, () => r.gapBytes);
+  bind(P.retransmittedBytes, () => r.retransmittedBytes);
+  bind(P.transactions, () => c.transactions);
+  bind(P.internalErrors, () => c.internalErrors);
+  bind(P.connectionsActive, () => c.activeConnections());
+  bind(P.bufferedBytes, () => r.bufferedBytes);
+  bind(P.parseErrors, () =>
+    [...c.parseErrorsBy.values()].map((e) => [{ protocol: e.protocol, code: e.code }, e.count] as const),
   );
-  counter(
-    'capture_malformed_packets_total',
-    'Packets with truncated or inconsistent headers.',
-    () => c.malformedPackets,
+  bind(P.notParsed, () =>
+    [...c.notParsedBy.values()].map((e) => [{ protocol: e.protocol, reason: e.reason }, e.count] as const),
   );
-  counter('capture_ip_fragments_total', 'IP fragments (not reassembled).', () => c.fragments);
-  counter('tcp_connections_opened_total', 'TCP connections seen.', () => r.connectionsOpened);
-  counter(
-    'tcp_connections_evicted_total',
-    'Connections evicted at the connection limit.',
-    () => r.connectionsEvicted,
+  bind(P.droppedBytes, () => [
+    ...[...c.droppedBy.values()].map((e) => [{ protocol: e.protocol, reason: e.reason }, e.bytes] as const),
+    [{ protocol: 'tcp', reason: 'reassembly-buffer' }, r.droppedBytes] as const,
+  ]);
+  bind(P.dropped, () =>
+    [...c.droppedBy.values()].map((e) => [{ protocol: e.protocol, reason: e.reason }, e.count] as const),
   );
-  counter(
-    'tcp_connections_expired_total',
-    'Connections closed after the idle timeout.',
-    () => r.connectionsExpired,
-  );
-  counter(
-    'tcp_connections_undetected_total',
-    'Connections whose protocol no parser recognized.',
-    () => c.connectionsUndetected,
-  );
-  counter('reassembly_gaps_total', 'Holes in TCP streams (lost segments).', () => r.gaps);
-  counter('reassembly_gap_bytes_total', 'Bytes lost in TCP stream holes.', () => r.gapBytes);
-  counter('reassembly_retransmitted_bytes_total', 'Retransmitted bytes ignored.', () => r.retransmittedBytes);
-  counter('transactions_total', 'Transactions the parsers emitted.', () => c.transactions);
-  counter(
-    'pipeline_internal_errors_total',
-    'Parser or listener exceptions (bugs); the connection was dropped.',
-    () => c.internalErrors,
-  );
-  metrics.bind({
-    name: 'axom_tcp_connections_active',
-    help: 'TCP connections tracked now.',
-    type: 'gauge',
-    read: () => c.activeConnections(),
-  });
-  metrics.bind({
-    name: 'axom_reassembly_buffered_bytes',
-    help: 'Out-of-order bytes buffered now.',
-    type: 'gauge',
-    read: () => r.bufferedBytes,
-  });
-  metrics.bind({
-    name: 'axom_parse_errors_total',
-    help: 'Messages a parser could not make sense of, by protocol and code.',
-    type: 'counter',
-    labelNames: ['protocol', 'code'],
-    read: () =>
-      [...c.parseErrorsBy.values()].map((e) => [{ protocol: e.protocol, code: e.code }, e.count] as const),
-  });
-  metrics.bind({
-    name: 'axom_connections_not_parsed_total',
-    help: 'Connections recognized but not parsed from some point on (TLS or GSSAPI switch, MySQL compression, no parser for an upgrade), by protocol and reason.',
-    type: 'counter',
-    labelNames: ['protocol', 'reason'],
-    read: () =>
-      [...c.notParsedBy.values()].map((e) => [{ protocol: e.protocol, reason: e.reason }, e.count] as const),
-  });
-  metrics.bind({
-    name: 'axom_dropped_bytes_total',
-    help: 'Bytes a bounded buffer dropped, by protocol and reason.',
-    type: 'counter',
-    labelNames: ['protocol', 'reason'],
-    read: () => [
-      ...[...c.droppedBy.values()].map((e) => [{ protocol: e.protocol, reason: e.reason }, e.bytes] as const),
-      [{ protocol: 'tcp', reason: 'reassembly-buffer' }, r.droppedBytes] as const,
-    ],
-  });
-  metrics.bind({
-    name: 'axom_dropped_total',
-    help: 'Times a bounded buffer, queue or table dropped something (a pipelined request, a stream, a statement, bytes), by protocol and reason.',
-    type: 'counter',
-    labelNames: ['protocol', 'reason'],
-    read: () =>
-      [...c.droppedBy.values()].map((e) => [{ protocol: e.protocol, reason: e.reason }, e.count] as const),
-  });
 }
 
 /**

@@ -13,13 +13,7 @@ import type { LlmUsage, RateLimit } from './types.ts';
 
 export { decodeEventStream, encodeEventStreamMessage } from './eventstream.ts';
 export { extractLlm, type LlmExtractOptions, routeOf } from './extract.ts';
-export {
-  type LlmMetrics,
-  OPERATION_DURATION_BUCKETS,
-  registerLlmMetrics,
-  TIME_TO_FIRST_TOKEN_BUCKETS,
-  TOKEN_USAGE_BUCKETS,
-} from './metrics.ts';
+export { type LlmMetrics, registerLlmMetrics } from './metrics.ts';
 export type { LlmError, LlmUsage, RateLimit } from './types.ts';
 
 export type Enricher = (tx: Transaction, conn: ConnectionInfo, signal: TransactionSignal) => void;

@@ -1,7 +1,9 @@
-/** Prometheus: the sidecar's registry and its :2112 endpoint. */
+/** Prometheus: the metrics catalogue, the sidecar's registry and its :2112 endpoint. */
 
+export * from './catalogue.ts';
+export { bindReading, counter, gauge, histogram, type Reading } from './instruments.ts';
 export { labelLimiter, OTHER_LABEL, UNKNOWN_LABEL } from './labels.ts';
-export type { BoundMetric, Reading, SidecarMetrics } from './registry.ts';
-export { createSidecarMetrics, LATENCY_BUCKETS } from './registry.ts';
+export type { BoundMetric, SidecarMetrics } from './registry.ts';
+export { createSidecarMetrics } from './registry.ts';
 export type { MetricsServer, MetricsServerOptions } from './server.ts';
 export { startMetricsServer } from './server.ts';

@@ -1,23 +1,26 @@
 /**
- * The sidecar's Prometheus registry. Hot-path instruments (per-transaction counters and
- * histograms) are updated directly; everything that other parts already count in plain
- * numbers (pipeline, reassembly, exporter) is bound with `collect` callbacks that read
- * those numbers at scrape time, so counting costs nothing extra when nobody scrapes.
+ * The sidecar's Prometheus registry: per-signal instruments (requests, latency, signals,
+ * system samples), the rules file's reload counts, and the metrics the policy's rules
+ * define (`axom_rule_*`, capped in label sets). Every other stage records into the same
+ * registry with instruments from the catalogue.
  */
-import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
-import { METRIC_PREFIX } from '../../lib/names.ts';
+import { Registry } from 'prom-client';
 import type { ExporterStats } from '../exporter/index.ts';
 import type { RuleMetricDefinition, RuleMetricHandle, RuleMetricSink } from '../rules/index.ts';
 import type { SystemSignal, TransactionSignal } from '../signal/types.ts';
+import {
+  type CounterDef,
+  EXPORTER_METRICS,
+  type GaugeDef,
+  RULES_METRICS,
+  SIGNAL_METRICS,
+  SYSTEM_METRICS,
+} from './catalogue.ts';
+import { bindReading, counter, gauge, histogram, type Reading } from './instruments.ts';
 import { OTHER_LABEL } from './labels.ts';
 
-const P = METRIC_PREFIX;
-
-/** Seconds; spans loopback calls to slow LLM completions. */
-export const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
-
-/** A value read at scrape time: one number, or one per label set. */
-export type Reading = number | ReadonlyArray<readonly [Record<string, string>, number]>;
+export { LATENCY_BUCKETS } from './catalogue.ts';
+export type { Reading } from './instruments.ts';
 
 export interface BoundMetric {
   name: string;
@@ -55,127 +58,54 @@ export function createSidecarMetrics(
   options: SidecarMetricsOptions = {},
 ): SidecarMetrics {
   const maxRuleSeries = options.maxRuleSeries ?? DEFAULT_MAX_RULE_SERIES;
-  const requests = new Counter({
-    name: `${P}requests_total`,
-    help: 'Transactions observed, by protocol, direction and outcome.',
-    labelNames: ['protocol', 'direction', 'outcome'],
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: `${P}request_duration_seconds`,
-    help: 'Transaction latency from the first request byte to the last response byte.',
-    labelNames: ['protocol', 'direction'],
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const incomplete = new Counter({
-    name: `${P}requests_incomplete_total`,
-    help: 'Transactions the capture saw only part of (complete: false).',
-    labelNames: ['protocol'],
-    registers: [registry],
-  });
-  const signals = new Counter({
-    name: `${P}signals_total`,
-    help: 'Signals emitted, by kind.',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
-  const reloads = new Counter({
-    name: `${P}rules_reload_total`,
-    help: 'Rules file loads, by result.',
-    labelNames: ['result'],
-    registers: [registry],
-  });
-  const reloadErrors = new Counter({
-    name: `${P}rules_reload_errors_total`,
-    help: 'Rules file reloads that failed; the last good rules stayed in force.',
-    registers: [registry],
-  });
-  const alerts = new Counter({
-    name: `${P}alerts_total`,
-    help: 'Alerts raised by rules.',
-    labelNames: ['rule', 'alert', 'severity'],
-    registers: [registry],
-  });
-  const ruleOverflow = new Counter({
-    name: `${P}rule_series_overflow_total`,
-    help: 'Rule metric values recorded under `other` because the metric already held its maximum of label sets.',
-    labelNames: ['metric'],
-    registers: [registry],
-  });
+  const S = SIGNAL_METRICS;
+  const requests = counter(registry, S.requests);
+  const latency = histogram(registry, S.duration);
+  const incomplete = counter(registry, S.incomplete);
+  const signals = counter(registry, S.signals);
+  const reloads = counter(registry, RULES_METRICS.reloads);
+  const reloadErrors = counter(registry, RULES_METRICS.reloadErrors);
+  const alerts = counter(registry, RULES_METRICS.alerts);
+  const ruleOverflow = counter(registry, RULES_METRICS.seriesOverflow);
   reloadErrors.inc(0);
 
-  const cpu = new Gauge({
-    name: `${P}system_cpu_percent`,
-    help: 'CPU used, percent of the cores available.',
-    registers: [registry],
-  });
-  const cpuCores = new Gauge({
-    name: `${P}system_cpu_cores`,
-    help: 'Cores available (cgroup quota or host).',
-    registers: [registry],
-  });
-  const memUsed = new Gauge({
-    name: `${P}system_memory_used_bytes`,
-    help: 'Memory used.',
-    registers: [registry],
-  });
-  const memLimit = new Gauge({
-    name: `${P}system_memory_limit_bytes`,
-    help: 'Memory limit (cgroup or host).',
-    registers: [registry],
-  });
-  const gpuUtil = new Gauge({
-    name: `${P}system_gpu_utilization_percent`,
-    help: 'GPU utilization.',
-    labelNames: ['gpu', 'name'],
-    registers: [registry],
-  });
-  const gpuMem = new Gauge({
-    name: `${P}system_gpu_memory_used_bytes`,
-    help: 'GPU memory used.',
-    labelNames: ['gpu', 'name'],
-    registers: [registry],
-  });
-  const gpuMemTotal = new Gauge({
-    name: `${P}system_gpu_memory_total_bytes`,
-    help: 'GPU memory in total.',
-    labelNames: ['gpu', 'name'],
-    registers: [registry],
-  });
+  const Y = SYSTEM_METRICS;
+  const cpu = gauge(registry, Y.cpuPercent);
+  const cpuCores = gauge(registry, Y.cpuCores);
+  const memUsed = gauge(registry, Y.memoryUsed);
+  const memLimit = gauge(registry, Y.memoryLimit);
+  const gpuUtil = gauge(registry, Y.gpuUtilization);
+  const gpuMem = gauge(registry, Y.gpuMemoryUsed);
+  const gpuMemTotal = gauge(registry, Y.gpuMemoryTotal);
 
   // Rule metrics survive reloads when their definition is unchanged (values keep counting).
-  const ruleMetrics = new Map<string, { key: string; metric: Metric<string>; handle: RuleMetricHandle }>();
+  const ruleMetrics = new Map<string, { key: string; handle: RuleMetricHandle }>();
 
   function defineRuleMetric(def: RuleMetricDefinition): RuleMetricHandle {
     const key = JSON.stringify([def.type, def.help, def.labelNames, def.buckets ?? null]);
     const existing = ruleMetrics.get(def.name);
     if (existing?.key === key) return existing.handle;
     if (existing !== undefined) registry.removeSingleMetric(def.name);
-    const labelNames = def.labelNames;
-    const bounded = boundLabels(labelNames, maxRuleSeries, () => ruleOverflow.inc({ metric: def.name }));
+    const { name, help, labelNames } = def;
+    const bounded = boundLabels(labelNames, maxRuleSeries, () => ruleOverflow.inc({ metric: name }));
     let handle: RuleMetricHandle;
-    let metric: Metric<string>;
     if (def.type === 'counter') {
-      const c = new Counter({ name: def.name, help: def.help, labelNames, registers: [registry] });
+      const c = counter(registry, { type: 'counter', name, help, labelNames });
       handle = labelNames.length === 0 ? (v) => c.inc(v) : (v, l) => c.inc(bounded(l), v);
-      metric = c;
     } else if (def.type === 'gauge') {
-      const g = new Gauge({ name: def.name, help: def.help, labelNames, registers: [registry] });
+      const g = gauge(registry, { type: 'gauge', name, help, labelNames });
       handle = labelNames.length === 0 ? (v) => g.set(v) : (v, l) => g.set(bounded(l), v);
-      metric = g;
     } else {
-      const h = new Histogram({
-        name: def.name,
-        help: def.help,
+      const h = histogram(registry, {
+        type: 'histogram',
+        name,
+        help,
         labelNames,
-        registers: [registry],
-        ...(def.buckets !== undefined ? { buckets: [...def.buckets].sort((a, b) => a - b) } : {}),
+        ...(def.buckets !== undefined ? { buckets: def.buckets } : {}),
       });
       handle = labelNames.length === 0 ? (v) => h.observe(v) : (v, l) => h.observe(bounded(l), v);
-      metric = h;
     }
-    ruleMetrics.set(def.name, { key, metric, handle });
+    ruleMetrics.set(def.name, { key, handle });
     return handle;
   }
 
@@ -195,72 +125,34 @@ export function createSidecarMetrics(
   };
 
   function bind(m: BoundMetric): void {
-    const labelNames = m.labelNames ?? [];
-    const write = (set: (labels: Record<string, string>, v: number) => void, reset: () => void): void => {
-      const r = m.read();
-      reset();
-      if (typeof r === 'number') set({}, r);
-      else for (const [labels, v] of r) set(labels, v);
+    const def: CounterDef | GaugeDef = {
+      type: m.type,
+      name: m.name,
+      help: m.help,
+      labelNames: m.labelNames ?? [],
     };
-    if (m.type === 'counter') {
-      new Counter({
-        name: m.name,
-        help: m.help,
-        labelNames,
-        registers: [registry],
-        collect() {
-          write(
-            (labels, v) => this.inc(labels, v),
-            () => this.reset(),
-          );
-        },
-      });
-    } else {
-      new Gauge({
-        name: m.name,
-        help: m.help,
-        labelNames,
-        registers: [registry],
-        collect() {
-          write(
-            (labels, v) => this.set(labels, v),
-            () => this.reset(),
-          );
-        },
-      });
-    }
+    bindReading(registry, def, m.read);
   }
 
-  /** The exporter's plain numbers: name suffix, help, type and the field it reads. */
-  const EXPORTER_NUMBERS: ReadonlyArray<
-    readonly [string, string, 'gauge' | 'counter', Exclude<keyof ExporterStats, 'failures' | 'dropped'>]
-  > = [
-    ['queue_signals', 'Signals waiting to be exported.', 'gauge', 'queued'],
-    ['enqueued_total', 'Signals handed to the exporter.', 'counter', 'enqueued'],
-    ['sent_signals_total', 'Signals the backend accepted.', 'counter', 'sentSignals'],
-    ['sent_batches_total', 'Batches the backend accepted.', 'counter', 'sentBatches'],
-    ['sent_bytes_total', 'Request body bytes (compressed) the backend accepted.', 'counter', 'sentBytes'],
-    ['retries_total', 'Batches scheduled for another attempt.', 'counter', 'retries'],
-  ];
+  /** The exporter's plain numbers: their declarations and the field each reads. */
+  const E = EXPORTER_METRICS;
+  const EXPORTER_NUMBERS = [
+    [E.queued, 'queued'],
+    [E.enqueued, 'enqueued'],
+    [E.sentSignals, 'sentSignals'],
+    [E.sentBatches, 'sentBatches'],
+    [E.sentBytes, 'sentBytes'],
+    [E.retries, 'retries'],
+  ] as const;
 
   function bindExporter(stats: () => ExporterStats): void {
-    for (const [suffix, help, type, field] of EXPORTER_NUMBERS) {
-      bind({ name: `${P}exporter_${suffix}`, help, type, read: () => stats()[field] });
-    }
-    bind({
-      name: `${P}exporter_failures_total`,
-      help: 'Export requests that failed, by reason.',
-      type: 'counter',
-      labelNames: ['reason'],
-      read: () => Object.entries(stats().failures).map(([reason, n]) => [{ reason }, n] as const),
-    });
-    bind({
-      name: `${P}exporter_dropped_signals_total`,
-      help: 'Signals dropped, by reason: queue_full (oldest first), rejected (4xx), shutdown.',
-      type: 'counter',
-      labelNames: ['reason'],
-      read: () => Object.entries(stats().dropped).map(([reason, n]) => [{ reason }, n] as const),
-    });
+    for (const [def, field] of EXPORTER_NUMBERS) bindReading(registry, def, () => stats()[field]);
+    bindReading(registry, E.failures, () =>
+      Object.entries(stats().failures).map(([reason, n]) => [{ reason }, n] as const),
+    );
+    bindReading(registry, E.dropped, () =>
+      Object.entries(stats().dropped).map(([reason, n]) => [{ reason }, n] as const),
+    );
   }
 
   return {

@@ -4,7 +4,7 @@
  * connection-level detector; `http2Protocol` emits transactions with protocol `grpc`.
  */
 export { GrpcMessageCounter } from './messages.ts';
-export { GRPC_DURATION_BUCKETS, type GrpcMetrics, registerGrpcMetrics } from './metrics.ts';
+export { type GrpcMetrics, registerGrpcMetrics } from './metrics.ts';
 export {
   decodeGrpcMessage,
   GRPC_STATUS_NAMES,

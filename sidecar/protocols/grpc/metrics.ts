@@ -3,15 +3,13 @@
  * direction. Service and method names come from traffic, so distinct pairs are capped
  * (the rest are counted as `other`).
  */
-import { Counter, Histogram, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from '../../../lib/names.ts';
+import type { Registry } from 'prom-client';
+import { GRPC_METRICS } from '../../metrics/catalogue.ts';
+import { counter, histogram } from '../../metrics/instruments.ts';
 import { labelLimiter, OTHER_LABEL, UNKNOWN_LABEL } from '../../metrics/labels.ts';
 import type { Transaction } from '../types.ts';
 import { GRPC_STATUS_NAMES } from './status.ts';
 
-export const GRPC_DURATION_BUCKETS = [
-  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
-];
 export const DEFAULT_MAX_METHODS = 500;
 
 export interface GrpcMetrics {
@@ -19,25 +17,9 @@ export interface GrpcMetrics {
 }
 
 export function registerGrpcMetrics(registry: Registry, maxMethods = DEFAULT_MAX_METHODS): GrpcMetrics {
-  const calls = new Counter({
-    name: `${METRIC_PREFIX}grpc_client_calls_total`,
-    help: 'gRPC calls by service, method and status (code number and name).',
-    labelNames: ['service', 'method', 'code', 'status'],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: `${METRIC_PREFIX}grpc_client_call_duration_seconds`,
-    help: 'gRPC call latency, first request byte to last response byte.',
-    labelNames: ['service', 'method'],
-    buckets: GRPC_DURATION_BUCKETS,
-    registers: [registry],
-  });
-  const messages = new Counter({
-    name: `${METRIC_PREFIX}grpc_client_messages_total`,
-    help: 'gRPC messages by service, method and direction (sent = request, received = response).',
-    labelNames: ['service', 'method', 'direction'],
-    registers: [registry],
-  });
+  const calls = counter(registry, GRPC_METRICS.calls);
+  const duration = histogram(registry, GRPC_METRICS.duration);
+  const messages = counter(registry, GRPC_METRICS.messages);
   const methodLabel = labelLimiter(maxMethods);
   return {
     observe(tx) {

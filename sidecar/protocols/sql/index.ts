@@ -1,4 +1,4 @@
-export { DB_DURATION_BUCKETS, type DbMetrics, registerDbMetrics } from './metrics.ts';
+export { type DbMetrics, registerDbMetrics } from './metrics.ts';
 export {
   analyzeSql,
   type NormalizeOptions,

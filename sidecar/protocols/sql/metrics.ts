@@ -5,15 +5,13 @@
  * statement is always normalized again here: metric labels never carry literals, whatever
  * the policy lets signals carry.
  */
-import { Counter, Histogram, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from '../../../lib/names.ts';
+import type { Registry } from 'prom-client';
+import { DB_METRICS } from '../../metrics/catalogue.ts';
+import { counter, histogram } from '../../metrics/instruments.ts';
 import { labelLimiter, UNKNOWN_LABEL } from '../../metrics/labels.ts';
 import type { Transaction } from '../types.ts';
 import { normalizeSql } from './normalize.ts';
 
-export const DB_DURATION_BUCKETS = [
-  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
-];
 export const DEFAULT_MAX_STATEMENTS = 500;
 /** Normalized labels are short; a longer statement is cut for the label only. */
 const LABEL_MAX_LENGTH = 256;
@@ -23,31 +21,10 @@ export interface DbMetrics {
 }
 
 export function registerDbMetrics(registry: Registry, maxStatements = DEFAULT_MAX_STATEMENTS): DbMetrics {
-  const calls = new Counter({
-    name: `${METRIC_PREFIX}db_client_operations_total`,
-    help: 'Database statements observed, by system, operation, normalized statement and status (ok or the error code).',
-    labelNames: ['system', 'operation', 'statement', 'status'],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: `${METRIC_PREFIX}db_client_operation_duration_seconds`,
-    help: 'Database statement latency, first request byte to last response byte.',
-    labelNames: ['system', 'operation'],
-    buckets: DB_DURATION_BUCKETS,
-    registers: [registry],
-  });
-  const errors = new Counter({
-    name: `${METRIC_PREFIX}db_client_errors_total`,
-    help: 'Database errors by system and code (SQLSTATE or MySQL error number).',
-    labelNames: ['system', 'code'],
-    registers: [registry],
-  });
-  const rows = new Counter({
-    name: `${METRIC_PREFIX}db_client_rows_total`,
-    help: 'Rows returned or affected, by system and operation.',
-    labelNames: ['system', 'operation'],
-    registers: [registry],
-  });
+  const calls = counter(registry, DB_METRICS.operations);
+  const duration = histogram(registry, DB_METRICS.duration);
+  const errors = counter(registry, DB_METRICS.errors);
+  const rows = counter(registry, DB_METRICS.rows);
   // raw statement → label, a bounded cache in front of the limiter, which alone decides
   // which normalized statements become series (so the cap holds once the cache is full).
   const labels = new Map<string, string>();
