@@ -10,11 +10,11 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Bench } from 'tinybench';
 import { parseRulesFile } from '../lib/policy/index.ts';
-import { createSidecarMetrics } from '../sidecar/metrics/index.ts';
 import type { ConnectionInfo, Transaction } from '../sidecar/protocols/types.ts';
 import { createRedactor } from '../sidecar/redact/index.ts';
 import { compileRules } from '../sidecar/rules/index.ts';
 import { buildTransactionSignal } from '../sidecar/signal/index.ts';
+import { createSidecarMetrics } from '../sidecar/sinks/prometheus/index.ts';
 
 const { values } = parseArgs({ options: { time: { type: 'string', default: '1000' } } });
 

@@ -20,27 +20,18 @@ import {
   type RulesWatcher,
   watchRules,
 } from './config/index.ts';
-import { createExporter, type Exporter, type ExporterStats, emptyExporterStats } from './exporter/index.ts';
 import { llmEnricher, registerLlmMetrics } from './llm/index.ts';
 import { mcpEnricher } from './mcp/index.ts';
 import {
+  bindReading,
   CAPTURE_METRICS,
   type CounterDef,
   ENRICH_METRICS,
   type GaugeDef,
-  OUTPUT_METRICS,
   PIPELINE_METRICS,
-  RULES_METRICS,
-} from './metrics/catalogue.ts';
-import {
-  bindReading,
-  createSidecarMetrics,
-  type MetricsServer,
   type Reading,
-  type SidecarMetrics,
-  startMetricsServer,
+  RULES_METRICS,
 } from './metrics/index.ts';
-import { createNdjsonOutput, type NdjsonOutput } from './output/index.ts';
 import { createPipeline, type Pipeline } from './pipeline/index.ts';
 import { registerGrpcMetrics } from './protocols/grpc/index.ts';
 import { createRegistry, registry as protocolRegistry } from './protocols/registry.ts';
@@ -53,9 +44,21 @@ import {
   LLM_CONTENT_MAX_BYTES,
   type LlmContent,
   type PodRef,
-  type Signal,
   type TransactionSignal,
 } from './signal/types.ts';
+import {
+  createSidecarMetrics,
+  createSinks,
+  type ExporterStats,
+  type ExportSettings,
+  exporterSink,
+  type MetricsServer,
+  ndjsonSink,
+  prometheusSink,
+  type SidecarMetrics,
+  type SinkStats,
+  startMetricsServer,
+} from './sinks/index.ts';
 import { createSystemSampler, type HostProbe, type SystemSampler } from './system/index.ts';
 import { startTlsDecryption, type TlsDecryption } from './tls/index.ts';
 
@@ -123,6 +126,8 @@ export interface Sidecar {
   redactor(): Redactor;
   reloadRules(): Promise<void>;
   exporterStats(): ExporterStats | undefined;
+  /** What each sink received, holds and dropped, by sink name. */
+  sinkStats(): Record<string, SinkStats>;
   /** Stops capture, flushes in-flight transactions and the exporter, closes the endpoint. */
   stop(): Promise<void>;
 }
@@ -140,36 +145,6 @@ interface Config {
   engine: RulesEngine;
   redactor: Redactor;
   context: SignalContext;
-}
-
-type ExportSettings = {
-  url: string;
-  format: 'json' | 'ndjson';
-  compression: 'gzip' | 'none';
-  batchSize: number;
-  flushIntervalMs: number;
-  maxQueueSize: number;
-  timeoutMs: number;
-  apiKeyFile: string | undefined;
-};
-
-function addStats(a: ExporterStats, b: ExporterStats): ExporterStats {
-  const sum = <K extends string>(x: Record<K, number>, y: Record<K, number>): Record<K, number> => {
-    const out = { ...x };
-    for (const k in y) out[k] = (out[k] ?? 0) + y[k];
-    return out;
-  };
-  return {
-    queued: a.queued + b.queued,
-    inFlight: a.inFlight + b.inFlight,
-    enqueued: a.enqueued + b.enqueued,
-    sentSignals: a.sentSignals + b.sentSignals,
-    sentBatches: a.sentBatches + b.sentBatches,
-    sentBytes: a.sentBytes + b.sentBytes,
-    retries: a.retries + b.retries,
-    failures: sum(a.failures, b.failures),
-    dropped: sum(a.dropped, b.dropped),
-  };
 }
 
 export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
@@ -198,13 +173,21 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
   let config = configure(initial);
   metrics.rulesReload('success');
 
-  // --- outputs -------------------------------------------------------------------------------
-  const ndjson: NdjsonOutput | undefined =
-    options.output === 'ndjson' ? createNdjsonOutput(options.stdout ?? process.stdout) : undefined;
-  if (ndjson !== undefined) {
-    bindReading(metrics.registry, OUTPUT_METRICS.lines, () => ndjson.written);
-    bindReading(metrics.registry, OUTPUT_METRICS.dropped, () => ndjson.dropped);
-  }
+  // --- sinks ----------------------------------------------------------------------------------
+  const grace = options.shutdownGraceMs ?? 10_000;
+  const exporter = exporterSink({
+    settings: exportSettings,
+    rules: initial.rules,
+    retireGraceMs: grace,
+    registry: metrics.registry,
+    log,
+    ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
+  });
+  const sinks = createSinks([
+    prometheusSink(metrics),
+    options.output === 'ndjson' ? ndjsonSink(options.stdout ?? process.stdout, metrics.registry) : undefined,
+    exporter,
+  ]);
 
   function exportSettings(r: RulesFile): ExportSettings | undefined {
     const url = options.backendUrl ?? (r.export.enabled ? r.export.backendUrl : undefined);
@@ -219,45 +202,6 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
       timeoutMs: r.export.timeoutSeconds * 1000,
       apiKeyFile: options.apiKeyFile ?? r.export.apiKeyFile ?? API_KEY_PATH,
     };
-  }
-  let exporter: Exporter | undefined;
-  let exporterKey = '';
-  let retiredStats = emptyExporterStats();
-  /** Exporters replaced by a reload, still flushing. */
-  const retiring = new Set<Promise<void>>();
-  const grace = options.shutdownGraceMs ?? 10_000;
-
-  function configureExporter(r: RulesFile): void {
-    const settings = exportSettings(r);
-    const key = JSON.stringify(settings ?? null);
-    if (key === exporterKey) return;
-    exporterKey = key;
-    const old = exporter;
-    exporter =
-      settings === undefined
-        ? undefined
-        : createExporter({ ...settings, apiKey: options.apiKey, log: log.child({ component: 'exporter' }) });
-    if (old !== undefined) {
-      // The old one flushes what it holds in the background, then its counts carry over.
-      const done: Promise<void> = old.close(grace).then(() => {
-        retiredStats = addStats(retiredStats, old.stats());
-        retiring.delete(done);
-      });
-      retiring.add(done);
-    }
-    if (settings !== undefined)
-      log.info({ url: settings.url, batchSize: settings.batchSize }, 'exporting signals');
-  }
-  configureExporter(initial.rules);
-  metrics.bindExporter(() =>
-    exporter === undefined ? retiredStats : addStats(retiredStats, exporter.stats()),
-  );
-
-  function emit(signal: Signal): void {
-    const json = JSON.stringify(signal);
-    ndjson?.write(json);
-    exporter?.enqueue(json);
-    metrics.signalEmitted(signal.kind);
   }
 
   // --- enrichers and the per-transaction path ----------------------------------------------------
@@ -291,11 +235,10 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
     } catch (err) {
       if (ruleErrors++ === 0) log.error({ err: (err as Error).message }, 'applying rules failed');
     }
-    metrics.observeTransaction(signal);
     c.redactor.signal(signal);
     // Redaction may lengthen text ("Bearer x" → "Bearer [REDACTED]"): bound content after it.
     if (signal.llm?.content !== undefined) boundContent(signal.llm.content);
-    emit(signal);
+    sinks.write(signal);
   }
 
   // --- pipeline ----------------------------------------------------------------------------------
@@ -349,7 +292,7 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
       apply(loaded) {
         const next = configure(loaded);
         config = next;
-        configureExporter(loaded.rules);
+        sinks.reload(loaded.rules);
         const r = loaded.rules;
         // Read by each WebSocket session when it starts: new connections follow the reload.
         pipeline.limits.websocketMessages = r.protocols.websocket.messages;
@@ -377,9 +320,7 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
       log,
       ...(options.systemProbe !== undefined ? { probe: options.systemProbe } : {}),
       onSample(sample, atMs) {
-        const signal = buildSystemSignal(atMs, sample, config.context);
-        metrics.setSystem(signal);
-        emit(config.redactor.signal(signal));
+        sinks.write(config.redactor.signal(buildSystemSignal(atMs, sample, config.context)));
       },
     });
   }
@@ -417,8 +358,7 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
       tls?.stop();
       sampler?.stop();
       watcher?.close();
-      await Promise.all([exporter?.close(grace), ...retiring]);
-      await ndjson?.flush();
+      await sinks.close(grace);
       await server?.close();
       log.info({ transactions: pipeline.counters.transactions }, 'sidecar stopped');
       resolveDone();
@@ -478,7 +418,8 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
     rules: () => config.loaded,
     redactor: () => config.redactor,
     reloadRules: () => watcher?.reload() ?? Promise.resolve(),
-    exporterStats: () => (exporter === undefined ? undefined : addStats(retiredStats, exporter.stats())),
+    exporterStats: () => exporter.exporterStats(),
+    sinkStats: () => sinks.stats(),
     stop,
   };
 }

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseRulesFile } from '../../lib/policy/index.ts';
-import { createSidecarMetrics } from '../metrics/index.ts';
 import type { ConnectionInfo, Transaction } from '../protocols/types.ts';
 import { createRedactor, REDACTED } from '../redact/index.ts';
 import { buildTransactionSignal } from '../signal/index.ts';
 import type { TransactionSignal } from '../signal/types.ts';
 import { validateSignal } from '../signal/validate.ts';
+import { createSidecarMetrics } from '../sinks/prometheus/index.ts';
 import { compileRules, defaultOutcome } from './index.ts';
 
 const conn: ConnectionInfo = {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { createExporter, type Exporter } from '../../sidecar/exporter/index.ts';
+import { createExporter, type Exporter } from '../../sidecar/sinks/exporter/index.ts';
 
 type Behaviour = 'ok' | '503' | '429' | 'stall' | '400' | '401';
 

@@ -10,8 +10,8 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { Agent, type Dispatcher, request } from 'undici';
-import { ExportError } from '../../lib/errors.ts';
-import { type Logger, silentLogger } from '../../lib/log.ts';
+import { ExportError } from '../../../lib/errors.ts';
+import { type Logger, silentLogger } from '../../../lib/log.ts';
 import { ApiKeySource } from './apikey.ts';
 import { Ring } from './ring.ts';
 
@@ -60,6 +60,8 @@ export interface ExporterStats {
   failures: Record<FailureReason, number>;
   /** Signals dropped: queue_full (oldest waiting), rejected (a 4xx the backend will never take), shutdown. */
   dropped: Record<'queue_full' | 'rejected' | 'shutdown', number>;
+  /** The last failed request, as its message. */
+  lastError?: string;
 }
 
 export interface Exporter {
@@ -268,6 +270,7 @@ export function createExporter(options: ExporterOptions): Exporter {
         } catch (err) {
           const failure = classify(err);
           stats.failures[failure.reason]++;
+          stats.lastError = failure.message;
           inFlight = 0;
           if (!failure.retryable) {
             stats.dropped.rejected += batch.length;

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { SIDECAR_PATHS } from '../../lib/names.ts';
+import { SIDECAR_PATHS } from '../../../lib/names.ts';
 
 export interface MetricsServerOptions {
   port: number;

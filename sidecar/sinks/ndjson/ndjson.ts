@@ -4,6 +4,9 @@
  * lines are dropped and counted instead of growing memory without bound.
  */
 import type { Writable } from 'node:stream';
+import type { Registry } from 'prom-client';
+import { bindReading, OUTPUT_METRICS } from '../../metrics/index.ts';
+import type { Sink } from '../sink.ts';
 
 export interface NdjsonOutput {
   /** Writes one serialized signal (no newline) and returns false when it was dropped. */
@@ -12,6 +15,8 @@ export interface NdjsonOutput {
   flush(): Promise<void>;
   readonly written: number;
   readonly dropped: number;
+  /** Why the stream stopped taking lines (its reader went away), if it did. */
+  readonly error: string | undefined;
 }
 
 export function createNdjsonOutput(
@@ -22,8 +27,10 @@ export function createNdjsonOutput(
   let dropped = 0;
   // A reader that went away (EPIPE) ends the output, not the sidecar.
   let broken = false;
-  stream.on('error', () => {
+  let error: string | undefined;
+  stream.on('error', (err: Error) => {
     broken = true;
+    error = err.message;
   });
   return {
     write(json) {
@@ -48,5 +55,31 @@ export function createNdjsonOutput(
     get dropped() {
       return dropped;
     },
+    get error() {
+      return error;
+    },
+  };
+}
+
+/** `--output ndjson` as a sink, with its line counts on /metrics. */
+export function ndjsonSink(stream: Writable | NodeJS.WriteStream, registry: Registry): Sink {
+  const out = createNdjsonOutput(stream);
+  bindReading(registry, OUTPUT_METRICS.lines, () => out.written);
+  bindReading(registry, OUTPUT_METRICS.dropped, () => out.dropped);
+  return {
+    name: 'ndjson',
+    wantsJson: true,
+    write(_signal, json) {
+      out.write(json as string);
+    },
+    stats() {
+      const stats = {
+        received: out.written + out.dropped,
+        queued: 0,
+        dropped: { reader_behind: out.dropped },
+      };
+      return out.error === undefined ? stats : { ...stats, lastError: out.error };
+    },
+    close: () => out.flush(),
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createSidecarMetrics, OTHER_LABEL } from './index.ts';
+import { OTHER_LABEL } from '../../metrics/index.ts';
+import { createSidecarMetrics } from './index.ts';
 
 test('rule metric labels fed by traffic are capped: past the cap they count as other, and overflows are counted', async () => {
   const metrics = createSidecarMetrics(undefined, { maxRuleSeries: 3 });
