@@ -8,8 +8,7 @@ import { bytes, TcpFlow, writePcap } from '../test/harness/pcap.ts';
 import { runSidecar, type Sidecar, type SidecarOptions } from './index.ts';
 import * as wire from './llm/testdata/wire.ts';
 import { pg } from './protocols/postgres/fixtures.ts';
-import { truncateUtf8 } from './run.ts';
-import { validateSignal } from './signal/index.ts';
+import { truncateUtf8, validateSignal } from './signal/index.ts';
 import { LLM_CONTENT_MAX_BYTES, type Signal, type TransactionSignal } from './signal/types.ts';
 import * as rfc from './tls/testdata/rfc8448.ts';
 

@@ -20,32 +20,28 @@ import {
   type RulesWatcher,
   watchRules,
 } from './config/index.ts';
-import { llmEnricher, registerLlmMetrics } from './llm/index.ts';
-import { mcpEnricher } from './mcp/index.ts';
+import { createEnrichStage, type EnrichOptions } from './enrich/index.ts';
 import {
   bindReading,
   CAPTURE_METRICS,
   type CounterDef,
-  ENRICH_METRICS,
   type GaugeDef,
   PIPELINE_METRICS,
   type Reading,
   RULES_METRICS,
 } from './metrics/index.ts';
 import { createPipeline, type Pipeline } from './pipeline/index.ts';
-import { registerGrpcMetrics } from './protocols/grpc/index.ts';
 import { createRegistry, registry as protocolRegistry } from './protocols/registry.ts';
-import { registerDbMetrics } from './protocols/sql/index.ts';
 import type { ConnectionInfo, ProtocolDefinition, Transaction } from './protocols/types.ts';
 import { createRedactor, type Redactor } from './redact/index.ts';
 import { compileRules, type RulesEngine } from './rules/index.ts';
-import { buildSystemSignal, buildTransactionSignal, type SignalContext } from './signal/index.ts';
 import {
-  LLM_CONTENT_MAX_BYTES,
-  type LlmContent,
-  type PodRef,
-  type TransactionSignal,
-} from './signal/types.ts';
+  boundContent,
+  buildSystemSignal,
+  buildTransactionSignal,
+  type SignalContext,
+} from './signal/index.ts';
+import type { PodRef } from './signal/types.ts';
 import {
   createSidecarMetrics,
   createSinks,
@@ -62,20 +58,7 @@ import {
 import { createSystemSampler, type HostProbe, type SystemSampler } from './system/index.ts';
 import { startTlsDecryption, type TlsDecryption } from './tls/index.ts';
 
-/** Adds to a signal what only this enricher knows (LLM usage, MCP calls); runs before rules. */
-export type Enricher = (tx: Transaction, conn: ConnectionInfo, signal: TransactionSignal) => void;
-
-export interface EnricherContext {
-  /** The rules in force now (changes on reload; read it per call when it matters). */
-  rules(): RulesFile;
-  /** The sidecar's Prometheus registry, for an enricher's own metrics. */
-  registry: Registry;
-  log: Logger;
-}
-
-export type EnricherFactory = (ctx: EnricherContext) => Enricher;
-
-export interface SidecarOptions {
+export interface SidecarOptions extends EnrichOptions {
   /**
    * rules.yaml; without it the built-in defaults apply and nothing is watched. A path that
    * does not exist (yet) means the defaults until the file appears; an invalid file throws.
@@ -101,12 +84,6 @@ export interface SidecarOptions {
   metricsHost?: string;
   /** The pod's own addresses (direction); default: every address of this network namespace. */
   podIps?: string[];
-  /** Run after the built-in ones. */
-  enrichers?: Enricher[];
-  /** Enrichers that need the rules, the registry or the logger; run after the built-in ones. */
-  enricherFactories?: EnricherFactory[];
-  /** The built-in LLM and MCP metering (governed by rules.yaml `llm`); default true. */
-  builtinEnrichers?: boolean;
   log?: Logger;
   /** How long stop() may take to flush the exporter. */
   shutdownGraceMs?: number;
@@ -205,31 +182,17 @@ export async function runSidecar(options: SidecarOptions): Promise<Sidecar> {
   }
 
   // --- enrichers and the per-transaction path ----------------------------------------------------
-  const enricherContext: EnricherContext = {
-    rules: () => config.loaded.rules,
-    registry: metrics.registry,
-    log,
-  };
-  const enrichers: Enricher[] = [
-    ...(options.builtinEnrichers === false ? [] : builtinEnrichers(enricherContext)),
-    ...(options.enricherFactories ?? []).map((make) => make(enricherContext)),
-    ...(options.enrichers ?? []),
-  ];
-  let enricherErrors = 0;
+  const enrich = createEnrichStage(
+    { rules: () => config.loaded.rules, registry: metrics.registry, log },
+    options,
+  );
   let ruleErrors = 0;
-  bindReading(metrics.registry, ENRICH_METRICS.errors, () => enricherErrors);
   bindReading(metrics.registry, RULES_METRICS.errors, () => ruleErrors);
 
   function onTransaction(tx: Transaction, conn: ConnectionInfo): void {
     const c = config;
     const signal = buildTransactionSignal(tx, conn, c.context);
-    for (const enrich of enrichers) {
-      try {
-        enrich(tx, conn, signal);
-      } catch (err) {
-        if (enricherErrors++ === 0) log.error({ err: (err as Error).message }, 'enricher failed');
-      }
-    }
+    enrich(tx, conn, signal);
     try {
       c.engine.apply(tx, signal);
     } catch (err) {
@@ -461,68 +424,6 @@ function bindPipelineMetrics(registry: Registry, pipeline: Pipeline): void {
   bind(P.dropped, () =>
     [...c.droppedBy.values()].map((e) => [{ protocol: e.protocol, reason: e.reason }, e.count] as const),
   );
-}
-
-/**
- * The built-in LLM and MCP metering, plus the database and gRPC metrics: rules.yaml `llm` (enabled, providers, mcp,
- * captureContent) is read per transaction, so a reload switches them; both share one set of
- * LLM metrics (axom_llm_*, gen_ai_client_*, axom_mcp_*) in the sidecar's registry.
- */
-export function builtinEnrichers(ctx: EnricherContext): Enricher[] {
-  const llmMetrics = registerLlmMetrics(ctx.registry);
-  const dbMetrics = registerDbMetrics(ctx.registry);
-  const grpcMetrics = registerGrpcMetrics(ctx.registry);
-  const onContent = (signal: TransactionSignal, content: LlmContent): void => {
-    if (signal.llm === undefined) return;
-    const bounded: LlmContent = {};
-    if (content.prompt !== undefined) bounded.prompt = content.prompt;
-    if (content.completion !== undefined) bounded.completion = content.completion;
-    signal.llm.content = boundContent(bounded);
-  };
-  let rules: RulesFile | undefined;
-  let llm: Enricher = () => {};
-  let mcp: Enricher = () => {};
-  const current = (): void => {
-    const r = ctx.rules();
-    if (r === rules) return;
-    rules = r;
-    llm = llmEnricher(r, { metrics: llmMetrics, onContent });
-    mcp = mcpEnricher(r, { metrics: llmMetrics });
-  };
-  return [
-    (tx, conn, signal) => {
-      current();
-      llm(tx, conn, signal);
-    },
-    (tx, conn, signal) => {
-      current();
-      mcp(tx, conn, signal);
-    },
-    // Per-protocol metrics that need more than the signal: normalized SQL labels, gRPC method.
-    (tx) => {
-      if (tx.db !== undefined) dbMetrics.observe(tx);
-      else if (tx.grpc !== undefined) grpcMetrics.observe(tx);
-    },
-  ];
-}
-
-/** At most `maxBytes` of UTF-8, cut at a character boundary. */
-export function truncateUtf8(text: string, maxBytes: number): string {
-  // Fast path: even if every UTF-16 unit took 3 bytes it would fit.
-  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return text;
-  const bytes = Buffer.from(text);
-  let end = maxBytes;
-  // A continuation byte (10xxxxxx) at the cut means a character started before it: drop it.
-  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
-  return bytes.toString('utf8', 0, end);
-}
-
-/** Bounds `llm.content` in place (LLM_CONTENT_MAX_BYTES of UTF-8 each) and returns it. */
-export function boundContent(content: LlmContent): LlmContent {
-  if (content.prompt !== undefined) content.prompt = truncateUtf8(content.prompt, LLM_CONTENT_MAX_BYTES);
-  if (content.completion !== undefined)
-    content.completion = truncateUtf8(content.completion, LLM_CONTENT_MAX_BYTES);
-  return content;
 }
 
 /** The rules.yaml settings that only apply at start (capture and the enabled protocols). */

@@ -8,6 +8,7 @@ export {
   newSignalId,
   rfc3339,
 } from './builder.ts';
+export { boundContent, truncateUtf8 } from './content.ts';
 export type * from './types.ts';
 export type { SignalValidation } from './validate.ts';
 export { signalSchemaUrl, validateSignal } from './validate.ts';
