@@ -15,6 +15,7 @@ import { RulesFileError } from '../../lib/errors.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import { defaultRulesFile, parseRulesFile, rulesHash } from '../../lib/policy/index.ts';
 import type { RulesFile } from '../../lib/policy/types.ts';
+import { restartNeeded } from './settings.ts';
 
 export interface LoadedRules {
   rules: RulesFile;
@@ -80,7 +81,10 @@ export async function loadRulesFile(path: string): Promise<LoadedRules> {
 
 export interface RulesWatcherOptions {
   path: string;
-  /** The rules in force (loaded at startup); reloads compare against its hash. */
+  /**
+   * The rules in force (loaded at startup); reloads compare against its hash, and a reload
+   * that changes what applies only at start (capture, enabled protocols) is warned about.
+   */
   initial: LoadedRules;
   /** Puts new rules in force; throwing rejects them (the old ones stay). */
   apply(loaded: LoadedRules): void;
@@ -147,6 +151,11 @@ export function watchRules(options: RulesWatcherOptions): RulesWatcher {
     lastFailure = undefined;
     if (current.missing === true) log.info({ file: options.path, hash }, 'rules file appeared; loaded');
     else log.info({ file: options.path, hash, previous: current.hash }, 'rules reloaded');
+    if (restartNeeded(options.initial.rules, loaded.rules))
+      log.warn(
+        { rules: loaded.source },
+        'capture settings or enabled protocols changed: they apply when the sidecar restarts',
+      );
     current = loaded;
   }
 

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
+import { runSidecar } from '../index.ts';
 import { CATALOGUE, counter, histogram, LLM_METRICS, SIGNAL_METRICS } from './index.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -63,4 +68,31 @@ test('no sidecar module declares a metric of its own: prom-client instruments co
     ),
   );
   assert.deepEqual(declaring, [], 'declare these in sidecar/metrics/catalogue.ts');
+});
+
+test('a running sidecar exports exactly the catalogue, besides the metrics its rules define', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'axom-catalogue-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const rulesPath = join(dir, 'rules.yaml');
+  await writeFile(
+    rulesPath,
+    'version: 1\nrules:\n  - name: all\n    match: {}\n    extract:\n      - { metric: seen_total, type: counter }\n',
+  );
+  const stdout = new PassThrough().resume();
+  // Live (no interface) with NDJSON output: every optional family is registered.
+  const sidecar = await runSidecar({ rulesPath, interfaces: [], output: 'ndjson', stdout, metricsPort: -1 });
+  t.after(() => sidecar.stop());
+  const text = await sidecar.metrics.registry.metrics();
+  const exported = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`));
+  const declared = new Set([...CATALOGUE.map((m) => `${m.name} ${m.type}`), 'axom_rule_seen_total counter']);
+  assert.deepEqual(
+    [...exported].filter((m) => !declared.has(m)),
+    [],
+    'exported but not declared',
+  );
+  assert.deepEqual(
+    [...declared].filter((m) => !exported.has(m)),
+    [],
+    'declared but not exported',
+  );
 });

@@ -9,3 +9,4 @@ export type {
 } from './engine.ts';
 export { compileRules, defaultOutcome, noopMetricSink, RULE_METRIC_PREFIX } from './engine.ts';
 export { compileMatch, compileStatusSelectors } from './match.ts';
+export { type ApplyRules, createRulesStage, type RulesStage } from './stage.ts';

@@ -30,7 +30,7 @@ export interface ExporterSinkOptions {
   /** The rules in force at start. */
   rules: RulesFile;
   /** AXOM_API_KEY: used when the key file is absent. Never logged. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** How long an exporter that a reload replaced may take to flush. */
   retireGraceMs: number;
   registry: Registry;
