@@ -71,38 +71,26 @@ export function bindReading<L extends string>(
   def: CounterDef<L> | GaugeDef<L>,
   read: () => Reading<L>,
 ): void {
-  const { name, help, labelNames } = def;
-  const write = (set: (labels: Partial<Record<L, string>>, v: number) => void, reset: () => void): void => {
+  const config = { name: def.name, help: def.help, labelNames: def.labelNames, registers: [registry] };
+  /** Resets `metric` and puts the current reading into it. */
+  const write = (metric: { reset(): void }, put: (labels: Partial<Record<L, string>>, v: number) => void) => {
     const r = read();
-    reset();
-    if (typeof r === 'number') set({}, r);
-    else for (const [labels, v] of r) set(labels, v);
+    metric.reset();
+    if (typeof r === 'number') put({}, r);
+    else for (const [labels, v] of r) put(labels, v);
   };
-  if (def.type === 'counter') {
+  if (def.type === 'counter')
     new Counter<L>({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
+      ...config,
       collect() {
-        write(
-          (labels, v) => this.inc(labels, v),
-          () => this.reset(),
-        );
+        write(this, (labels, v) => this.inc(labels, v));
       },
     });
-  } else {
+  else
     new Gauge<L>({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
+      ...config,
       collect() {
-        write(
-          (labels, v) => this.set(labels, v),
-          () => this.reset(),
-        );
+        write(this, (labels, v) => this.set(labels, v));
       },
     });
-  }
 }
